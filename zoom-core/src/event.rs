@@ -1,0 +1,388 @@
+//! The stored event: envelope, encoding, decoding and upcasting.
+//!
+//! Stores keep events as rows of plain data ([`NewEvent`] in, [`RecordedEvent`] out) with the
+//! payload and metadata as JSON text; they never need to understand the domain. Decoding into a
+//! typed [`Event`] happens here, upcasting older schema versions first, and every failure names
+//! the stream and version of the row.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{AccountId, EventId, Name};
+use crate::meeting::MeetingEvent;
+use crate::principal::PrincipalKind;
+use crate::system::SystemEvent;
+use crate::webhook::WebhookEvent;
+
+/// The id of an event stream: a meeting (`mtg_…`), a webhook subscription (`whk_…`) or a system
+/// stream (`sys_…`). 1 to 128 characters of `[A-Za-z0-9_.:-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StreamId(String);
+
+impl StreamId {
+    /// Validates a stream id.
+    ///
+    /// # Errors
+    /// A message when empty, too long or with another character.
+    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+        let s = s.into();
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(format!("`{s}` is not a valid stream id"))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StreamId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(s)
+    }
+}
+
+impl From<StreamId> for String {
+    fn from(s: StreamId) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&crate::id::MeetingId> for StreamId {
+    fn from(id: &crate::id::MeetingId) -> Self {
+        Self(id.as_str().to_owned())
+    }
+}
+
+impl From<&crate::id::WebhookId> for StreamId {
+    fn from(id: &crate::id::WebhookId) -> Self {
+        Self(id.as_str().to_owned())
+    }
+}
+
+/// Who caused an event, and under which request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The caller's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<AccountId>,
+    /// The caller's subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Name>,
+    /// User or app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PrincipalKind>,
+    /// The `Idempotency-Key` of the request, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The command that caused it (`meeting.schedule`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation: Option<String>,
+}
+
+/// Any domain event, of any stream kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A meeting stream's event.
+    Meeting(MeetingEvent),
+    /// A webhook subscription's event.
+    Webhook(WebhookEvent),
+    /// A system stream's event (signing keys, apps).
+    System(SystemEvent),
+}
+
+/// Why a stored event could not be decoded. Names the row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {stream_id}@{version} ({event_type} v{schema_version}): {reason}")]
+pub struct DecodeError {
+    /// The stream of the row.
+    pub stream_id: String,
+    /// The version of the row.
+    pub version: u64,
+    /// Its type.
+    pub event_type: String,
+    /// Its schema version.
+    pub schema_version: u32,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The schema version written for each event type. Bump it when a payload changes shape, and
+/// teach [`upcast`] to turn the old shape into the new one.
+pub fn current_schema_version(event_type: &str) -> u32 {
+    match event_type {
+        "meeting.scheduled" => 2,
+        _ => 1,
+    }
+}
+
+/// Every event type this version understands.
+pub const EVENT_TYPES: &[&str] = &[
+    "meeting.scheduled",
+    "meeting.updated",
+    "meeting.cancelled",
+    "meeting.started",
+    "meeting.ended",
+    "participant.waiting",
+    "participant.joined",
+    "participant.left",
+    "participant.muted",
+    "participant.role_changed",
+    "recording.started",
+    "recording.stopped",
+    "recording.completed",
+    "recording.failed",
+    "webhook.subscribed",
+    "webhook.secret_rotated",
+    "webhook.unsubscribed",
+    "webhook.health_changed",
+    "signing_key.added",
+    "app.registered",
+];
+
+/// Rewrites an older payload into the current shape of its type.
+///
+/// `meeting.scheduled` schema 1 had `mute_upon_entry` and `auto_recording` at the top level, no
+/// `settings` object and no `timezone` (meetings were UTC).
+///
+/// # Errors
+/// A reason when the version is unknown (newer than this code, or never released).
+pub fn upcast(
+    event_type: &str,
+    schema_version: u32,
+    mut payload: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let current = current_schema_version(event_type);
+    if schema_version > current {
+        return Err(format!(
+            "schema version {schema_version} is newer than this code understands ({current}); upgrade first"
+        ));
+    }
+    if schema_version == 0 {
+        return Err("schema version 0 was never released".into());
+    }
+    if event_type == "meeting.scheduled" && schema_version == 1 {
+        let obj = payload
+            .as_object_mut()
+            .ok_or_else(|| "payload is not an object".to_owned())?;
+        let mute = obj.remove("mute_upon_entry").unwrap_or(serde_json::Value::Bool(true));
+        let auto = obj
+            .remove("auto_recording")
+            .unwrap_or(serde_json::Value::String("none".into()));
+        obj.insert(
+            "settings".into(),
+            serde_json::json!({ "auto_recording": auto, "mute_upon_entry": mute, "allow_join_before_host": false }),
+        );
+        obj.entry("timezone")
+            .or_insert_with(|| serde_json::Value::String("UTC".into()));
+    }
+    Ok(payload)
+}
+
+#[derive(Serialize)]
+struct Tagged<'a, T> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    payload: T,
+}
+
+impl Event {
+    /// The stored type name (`meeting.scheduled`).
+    pub fn event_type(&self) -> &'static str {
+        // Serialising the tag alone would allocate; the names are fixed, so list them.
+        use MeetingEvent as M;
+        use WebhookEvent as W;
+        match self {
+            Event::Meeting(e) => match e {
+                M::Scheduled(_) => "meeting.scheduled",
+                M::Updated(_) => "meeting.updated",
+                M::Cancelled(_) => "meeting.cancelled",
+                M::Started(_) => "meeting.started",
+                M::Ended(_) => "meeting.ended",
+                M::ParticipantWaiting(_) => "participant.waiting",
+                M::ParticipantJoined(_) => "participant.joined",
+                M::ParticipantLeft(_) => "participant.left",
+                M::ParticipantMuted(_) => "participant.muted",
+                M::ParticipantRoleChanged(_) => "participant.role_changed",
+                M::RecordingStarted(_) => "recording.started",
+                M::RecordingStopped(_) => "recording.stopped",
+                M::RecordingCompleted(_) => "recording.completed",
+                M::RecordingFailed(_) => "recording.failed",
+            },
+            Event::Webhook(e) => match e {
+                W::Subscribed(_) => "webhook.subscribed",
+                W::SecretRotated(_) => "webhook.secret_rotated",
+                W::Unsubscribed(_) => "webhook.unsubscribed",
+                W::HealthChanged(_) => "webhook.health_changed",
+            },
+            Event::System(e) => e.event_type(),
+        }
+    }
+
+    /// The payload as JSON text (the adjacently tagged `payload` member).
+    ///
+    /// # Errors
+    /// Never in practice: every payload is plain data. Kept fallible rather than panicking.
+    pub fn payload_json(&self) -> Result<String, serde_json::Error> {
+        let value = match self {
+            Event::Meeting(e) => serde_json::to_value(e)?,
+            Event::Webhook(e) => serde_json::to_value(e)?,
+            Event::System(e) => serde_json::to_value(e)?,
+        };
+        match value {
+            serde_json::Value::Object(mut map) => {
+                serde_json::to_string(&map.remove("payload").unwrap_or(serde_json::Value::Null))
+            }
+            other => serde_json::to_string(&other),
+        }
+    }
+
+    /// Decodes a stored row's type, schema version and payload, upcasting old versions.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming the row: unknown type, future schema, malformed payload.
+    pub fn decode(row: &RecordedEvent) -> Result<Event, DecodeError> {
+        let err = |reason: String| DecodeError {
+            stream_id: row.stream_id.as_str().to_owned(),
+            version: row.version,
+            event_type: row.event_type.chars().take(64).collect(),
+            schema_version: row.schema_version,
+            reason,
+        };
+        if !EVENT_TYPES.contains(&row.event_type.as_str()) {
+            return Err(err("unknown event type".into()));
+        }
+        let event_type = row.event_type.as_str();
+        let current = current_schema_version(event_type);
+        // Fast path: the current schema decodes straight from the stored text.
+        let tagged = if row.schema_version == current {
+            format!(r#"{{"type":"{event_type}","payload":{}}}"#, row.payload)
+        } else {
+            let value: serde_json::Value =
+                serde_json::from_str(&row.payload).map_err(|e| err(format!("payload is not JSON: {e}")))?;
+            let value = upcast(event_type, row.schema_version, value).map_err(err)?;
+            serde_json::to_string(&Tagged {
+                event_type,
+                payload: value,
+            })
+            .map_err(|e| err(e.to_string()))?
+        };
+        let parsed = match event_type.split_once('.').map(|(kind, _)| kind) {
+            Some("meeting" | "participant" | "recording") => serde_json::from_str(&tagged).map(Event::Meeting),
+            Some("webhook") => serde_json::from_str(&tagged).map(Event::Webhook),
+            _ => serde_json::from_str(&tagged).map(Event::System),
+        };
+        parsed.map_err(|e| err(format!("payload does not match its type: {e}")))
+    }
+}
+
+/// An event ready to append: the store assigns its version and position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Unique, stable id.
+    pub event_id: EventId,
+    /// Type name.
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema_version: u32,
+    /// Payload JSON text.
+    pub payload: String,
+    /// Metadata JSON text.
+    pub metadata: String,
+    /// Commit time as the engine saw it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl NewEvent {
+    /// Encodes a domain event.
+    ///
+    /// # Errors
+    /// A serialisation error (never for well-formed events).
+    pub fn encode(
+        event_id: EventId,
+        event: &Event,
+        metadata: &Metadata,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Self, serde_json::Error> {
+        let event_type = event.event_type();
+        Ok(Self {
+            event_id,
+            event_type: event_type.to_owned(),
+            schema_version: current_schema_version(event_type),
+            payload: event.payload_json()?,
+            metadata: serde_json::to_string(metadata)?,
+            recorded_at,
+        })
+    }
+}
+
+/// An event as stored: the envelope of DESIGN section 4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Unique, stable id.
+    pub event_id: EventId,
+    /// The stream.
+    pub stream_id: StreamId,
+    /// 1, 2, 3… per stream, gap-free.
+    pub version: u64,
+    /// Global, strictly increasing in commit order.
+    pub position: u64,
+    /// Commit time.
+    pub recorded_at: DateTime<Utc>,
+    /// Type name.
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema_version: u32,
+    /// Payload JSON text.
+    pub payload: String,
+    /// Metadata JSON text.
+    pub metadata: String,
+}
+
+impl RecordedEvent {
+    /// Decodes the payload into a domain event.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming this row.
+    pub fn decode(&self) -> Result<Event, DecodeError> {
+        Event::decode(self)
+    }
+
+    /// Decodes the metadata (lenient: malformed metadata reads as empty rather than failing).
+    pub fn metadata(&self) -> Metadata {
+        serde_json::from_str(&self.metadata).unwrap_or_default()
+    }
+
+    /// The envelope as one JSON object: the pinned stored form (golden files).
+    ///
+    /// # Errors
+    /// When payload or metadata text is not JSON.
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        Ok(serde_json::json!({
+            "event_id": self.event_id,
+            "stream_id": self.stream_id,
+            "version": self.version,
+            "position": self.position,
+            "recorded_at": self.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "type": self.event_type,
+            "schema_version": self.schema_version,
+            "payload": serde_json::from_str::<serde_json::Value>(&self.payload)?,
+            "metadata": serde_json::from_str::<serde_json::Value>(&self.metadata)?,
+        }))
+    }
+}

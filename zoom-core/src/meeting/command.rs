@@ -1,0 +1,261 @@
+//! The commands a meeting accepts, and the validation of their fields.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::state::{MeetingSettings, RecordingFile, Role};
+use crate::error::DomainError;
+use crate::id::{ParticipantId, RecordingId};
+use crate::principal::Scope;
+use crate::token::JoinClaims;
+
+/// What to schedule. Fields arrive as the client sent them and are validated by the decision, so
+/// every error names its field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleMeeting {
+    /// 1 to 200 characters.
+    pub topic: String,
+    /// RFC 3339; may be in the past (an instant meeting).
+    pub start_time: String,
+    /// 1 to 1440.
+    pub duration_minutes: i64,
+    /// IANA name, default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// 1 to 10 of `[A-Za-z0-9@_*-]`.
+    #[serde(default)]
+    pub passcode: Option<String>,
+    /// Default true.
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+    /// Default settings when absent.
+    #[serde(default)]
+    pub settings: Option<MeetingSettings>,
+    /// Apps only: the user who hosts (default: the caller's subject).
+    #[serde(default)]
+    pub host_id: Option<String>,
+}
+
+/// A partial update: absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    /// New topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// New start (RFC 3339).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// New length.
+    #[serde(default)]
+    pub duration_minutes: Option<i64>,
+    /// New timezone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// New passcode; `null` removes it.
+    #[serde(default, with = "super::event::double_option")]
+    pub passcode: Option<Option<String>>,
+    /// New waiting-room setting.
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+    /// New settings (replaces all three).
+    #[serde(default)]
+    pub settings: Option<MeetingSettings>,
+    /// Not changeable: present only so a clear error can name it.
+    #[serde(default)]
+    pub host_id: Option<String>,
+}
+
+/// A command on one meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum MeetingCommand {
+    /// Schedule a new meeting with this id.
+    Schedule(ScheduleMeeting),
+    /// Edit fields.
+    Update(MeetingPatch),
+    /// Cancel a scheduled meeting.
+    Cancel,
+    /// End a live meeting.
+    End,
+    /// Let a waiting participant in.
+    Admit {
+        /// Who.
+        participant_id: ParticipantId,
+    },
+    /// Remove a participant; their user gets no new join token.
+    Remove {
+        /// Who.
+        participant_id: ParticipantId,
+    },
+    /// Mute a participant's audio.
+    Mute {
+        /// Who.
+        participant_id: ParticipantId,
+    },
+    /// Change a participant's role (`co_host` or `attendee`).
+    ChangeRole {
+        /// Who.
+        participant_id: ParticipantId,
+        /// The new role.
+        role: Role,
+    },
+    /// Start a cloud recording.
+    StartRecording,
+    /// Stop the active cloud recording.
+    StopRecording,
+    /// The media server redeemed a verified join token.
+    Redeem {
+        /// The token's verified claims.
+        claims: JoinClaims,
+    },
+    /// The media server reports a participant left.
+    Leave {
+        /// Who.
+        participant_id: ParticipantId,
+    },
+    /// The pipeline reports the recording's files.
+    CompleteRecording {
+        /// Which recording.
+        recording_id: RecordingId,
+        /// Its length.
+        duration_seconds: u64,
+        /// Its files.
+        files: Vec<RecordingFile>,
+    },
+    /// The pipeline reports a failure.
+    FailRecording {
+        /// Which recording.
+        recording_id: RecordingId,
+        /// Pipeline error code.
+        error_code: String,
+        /// Pipeline message.
+        message: String,
+    },
+}
+
+impl MeetingCommand {
+    /// The scope a principal needs to run this command.
+    pub fn required_scope(&self) -> Scope {
+        match self {
+            MeetingCommand::Schedule(_)
+            | MeetingCommand::Update(_)
+            | MeetingCommand::Cancel
+            | MeetingCommand::End
+            | MeetingCommand::Admit { .. }
+            | MeetingCommand::Remove { .. }
+            | MeetingCommand::Mute { .. }
+            | MeetingCommand::ChangeRole { .. } => Scope::MeetingWrite,
+            MeetingCommand::StartRecording | MeetingCommand::StopRecording => Scope::RecordingWrite,
+            MeetingCommand::Redeem { .. }
+            | MeetingCommand::Leave { .. }
+            | MeetingCommand::CompleteRecording { .. }
+            | MeetingCommand::FailRecording { .. } => Scope::Media,
+        }
+    }
+
+    /// Whether only the meeting's host (or an app of its account) may run it.
+    pub(crate) fn needs_host_authority(&self) -> bool {
+        self.required_scope() != Scope::Media
+    }
+}
+
+/// A request for a join token.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// Apps: the user to join as.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Shown to others.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Apps: join as a guest.
+    #[serde(default)]
+    pub guest: Option<bool>,
+    /// Needed by non-hosts when the meeting has one.
+    #[serde(default)]
+    pub passcode: Option<String>,
+}
+
+/// Field validators shared by schedule and patch. Each returns an error naming its field.
+pub mod validate {
+    use super::*;
+
+    /// 1 to 200 characters, not only white space.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `topic`.
+    pub fn topic(value: &str) -> Result<String, DomainError> {
+        let count = value.chars().count();
+        if value.trim().is_empty() || count > 200 {
+            return Err(DomainError::invalid("topic", "must be 1 to 200 characters"));
+        }
+        Ok(value.to_owned())
+    }
+
+    /// An RFC 3339 instant.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `start_time`.
+    pub fn start_time(value: &str) -> Result<DateTime<Utc>, DomainError> {
+        DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| DomainError::invalid("start_time", format!("must be an RFC 3339 date-time ({e})")))
+    }
+
+    /// 1 to 1440 minutes.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `duration_minutes`.
+    pub fn duration_minutes(value: i64) -> Result<u32, DomainError> {
+        if (1..=1440).contains(&value) {
+            Ok(value as u32)
+        } else {
+            Err(DomainError::invalid("duration_minutes", "must be between 1 and 1440"))
+        }
+    }
+
+    /// An IANA time-zone name.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `timezone`.
+    pub fn timezone(value: &str) -> Result<String, DomainError> {
+        value
+            .parse::<chrono_tz::Tz>()
+            .map(|tz| tz.name().to_owned())
+            .map_err(|_| DomainError::invalid("timezone", format!("`{value}` is not an IANA time zone")))
+    }
+
+    /// 1 to 10 of `[A-Za-z0-9@_*-]`.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `passcode`.
+    pub fn passcode(value: &str) -> Result<String, DomainError> {
+        let ok = (1..=10).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'_' | b'*' | b'-'));
+        if ok {
+            Ok(value.to_owned())
+        } else {
+            Err(DomainError::invalid(
+                "passcode",
+                "must be 1 to 10 characters from A-Z, a-z, 0-9, @, _, *, -",
+            ))
+        }
+    }
+
+    /// 1 to 100 characters, not only white space.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `display_name`.
+    pub fn display_name(value: &str) -> Result<String, DomainError> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > 100 {
+            return Err(DomainError::invalid("display_name", "must be 1 to 100 characters"));
+        }
+        Ok(trimmed.to_owned())
+    }
+}

@@ -1,0 +1,332 @@
+//! The meeting's folded state, with its participants and recordings.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{AccountId, MeetingId, ParticipantId, RecordingId, TokenId, UserId};
+
+/// The meeting lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MeetingState {
+    /// Scheduled, editable, nobody has joined yet.
+    Scheduled,
+    /// Someone has joined.
+    Live,
+    /// Over; terminal for joins. Only recordings still change.
+    Ended,
+    /// Cancelled before it started; terminal, still readable.
+    Cancelled,
+}
+
+impl MeetingState {
+    /// The wire name (`LIVE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingState::Scheduled => "SCHEDULED",
+            MeetingState::Live => "LIVE",
+            MeetingState::Ended => "ENDED",
+            MeetingState::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Scheduled, Self::Live, Self::Ended, Self::Cancelled]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
+/// Automatic recording when the meeting goes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoRecording {
+    /// No automatic recording.
+    #[default]
+    None,
+    /// Recorded on a client; the control plane does nothing.
+    Local,
+    /// A cloud recording starts when the meeting goes live.
+    Cloud,
+}
+
+/// Per-meeting settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingSettings {
+    /// Automatic recording.
+    #[serde(default)]
+    pub auto_recording: AutoRecording,
+    /// Attendees join muted.
+    #[serde(default = "yes")]
+    pub mute_upon_entry: bool,
+    /// Attendees may join (and start the meeting) before the host.
+    #[serde(default)]
+    pub allow_join_before_host: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for MeetingSettings {
+    fn default() -> Self {
+        Self {
+            auto_recording: AutoRecording::None,
+            mute_upon_entry: true,
+            allow_join_before_host: false,
+        }
+    }
+}
+
+/// Why a meeting ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The host (or an app for it) ended it.
+    HostEnded,
+    /// The last participant left.
+    AllLeft,
+}
+
+/// A participant's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The meeting's host.
+    Host,
+    /// Promoted by the host.
+    CoHost,
+    /// Everyone else.
+    Attendee,
+}
+
+impl Role {
+    /// The wire name (`co_host`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::CoHost => "co_host",
+            Role::Attendee => "attendee",
+        }
+    }
+}
+
+/// Where a participant session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantStatus {
+    /// In the waiting room, until the host admits or removes them.
+    Waiting,
+    /// In the meeting.
+    Joined,
+    /// Gone; a rejoin is a new participant.
+    Left,
+}
+
+impl ParticipantStatus {
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "waiting" => Some(Self::Waiting),
+            "joined" => Some(Self::Joined),
+            "left" => Some(Self::Left),
+            _ => None,
+        }
+    }
+}
+
+/// Why a participant left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// They left (reported by the media server).
+    Left,
+    /// The host removed them; they cannot get a new join token.
+    Removed,
+    /// The meeting ended under them.
+    MeetingEnded,
+}
+
+/// One participant session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// The session id.
+    pub participant_id: ParticipantId,
+    /// The user, or `None` for a guest.
+    pub user_id: Option<UserId>,
+    /// The `sub` of the join token (`user_id`, or `guest_…`).
+    pub subject: String,
+    /// Shown to others.
+    pub display_name: String,
+    /// Role in the meeting.
+    pub role: Role,
+    /// Waiting, joined or left.
+    pub status: ParticipantStatus,
+    /// When the join token was redeemed.
+    pub redeemed_at: DateTime<Utc>,
+    /// When they entered the meeting (after admission, with a waiting room).
+    pub joined_at: Option<DateTime<Utc>>,
+    /// When they left.
+    pub left_at: Option<DateTime<Utc>>,
+    /// Microphone muted.
+    pub audio_muted: bool,
+    /// Camera off.
+    pub video_off: bool,
+    /// Why they left.
+    pub left_reason: Option<LeftReason>,
+    /// The join token that created this session.
+    pub jti: TokenId,
+}
+
+/// A cloud recording's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    /// Recording now.
+    Recording,
+    /// Stopped; the pipeline is producing files.
+    Processing,
+    /// Files are ready.
+    Completed,
+    /// The pipeline failed.
+    Failed,
+}
+
+/// The kind of a recording file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileType {
+    /// Audio and video.
+    Video,
+    /// Audio only.
+    Audio,
+    /// Speech to text.
+    Transcript,
+    /// The chat log.
+    Chat,
+    /// Who spoke when.
+    Timeline,
+}
+
+/// A file the recording pipeline produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingFile {
+    /// The kind of file.
+    #[serde(rename = "type")]
+    pub file_type: FileType,
+    /// Where the pipeline stored it (an object-store key); URLs are signed from it on read.
+    pub storage_key: String,
+    /// Its size.
+    pub size_bytes: u64,
+}
+
+/// One cloud recording of a meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    /// The recording id.
+    pub recording_id: RecordingId,
+    /// Its state.
+    pub state: RecordingState,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it stopped.
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// When files were reported or the failure happened.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Length reported by the pipeline.
+    pub duration_seconds: Option<u64>,
+    /// Files reported by the pipeline.
+    pub files: Vec<RecordingFile>,
+    /// The pipeline's error code, when failed.
+    pub error_code: Option<String>,
+    /// The pipeline's message, when failed.
+    pub error_message: Option<String>,
+}
+
+/// A meeting, folded from its stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// The meeting id (also its stream id).
+    pub id: MeetingId,
+    /// The owning account.
+    pub account_id: AccountId,
+    /// The host user.
+    pub host_id: UserId,
+    /// 1 to 200 characters.
+    pub topic: String,
+    /// Planned start.
+    pub start_time: DateTime<Utc>,
+    /// Planned length, advisory.
+    pub duration_minutes: u32,
+    /// IANA name.
+    pub timezone: String,
+    /// Needed by non-hosts to get a join token.
+    pub passcode: Option<String>,
+    /// Non-hosts wait for admission.
+    pub waiting_room: bool,
+    /// Settings.
+    pub settings: MeetingSettings,
+    /// Lifecycle state.
+    pub state: MeetingState,
+    /// When it was scheduled.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it went live.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended or was cancelled.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended.
+    pub end_reason: Option<EndReason>,
+    /// Every participant session, in redemption order.
+    pub participants: Vec<Participant>,
+    /// Every recording, in start order.
+    pub recordings: Vec<Recording>,
+    /// Users the host removed: they get no new join token.
+    pub removed_users: BTreeSet<String>,
+    /// The stream version this state was folded up to.
+    pub version: u64,
+}
+
+impl Meeting {
+    /// A participant by id.
+    pub fn participant(&self, id: &ParticipantId) -> Option<&Participant> {
+        self.participants.iter().find(|p| &p.participant_id == id)
+    }
+
+    pub(crate) fn participant_mut(&mut self, id: &ParticipantId) -> Option<&mut Participant> {
+        self.participants.iter_mut().find(|p| &p.participant_id == id)
+    }
+
+    /// A recording by id.
+    pub fn recording(&self, id: &RecordingId) -> Option<&Recording> {
+        self.recordings.iter().find(|r| &r.recording_id == id)
+    }
+
+    pub(crate) fn recording_mut(&mut self, id: &RecordingId) -> Option<&mut Recording> {
+        self.recordings.iter_mut().find(|r| &r.recording_id == id)
+    }
+
+    /// The recording in progress, if any (at most one).
+    pub fn active_recording(&self) -> Option<&Recording> {
+        self.recordings.iter().find(|r| r.state == RecordingState::Recording)
+    }
+
+    /// How many participants are in the meeting now.
+    pub fn participant_count(&self) -> usize {
+        self.participants
+            .iter()
+            .filter(|p| p.status == ParticipantStatus::Joined)
+            .count()
+    }
+
+    /// Whether a join token's id was already redeemed here.
+    pub fn redeemed(&self, jti: &TokenId) -> bool {
+        self.participants.iter().any(|p| &p.jti == jti)
+    }
+}
