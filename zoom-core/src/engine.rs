@@ -274,10 +274,11 @@ impl<A: Clone> Cache<A> {
     }
     fn put(&self, id: StreamId, state: A) {
         let mut map = self.lock();
-        if map.len() >= self.capacity && !map.contains_key(&id) {
-            if let Some(victim) = map.keys().next().cloned() {
-                map.remove(&victim);
-            }
+        if map.len() >= self.capacity
+            && !map.contains_key(&id)
+            && let Some(victim) = map.keys().next().cloned()
+        {
+            map.remove(&victim);
         }
         map.insert(id, state);
     }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The stored JSON form of every event type is pinned by golden files, and docs/events.md shows
 //! a payload for each type that decodes as that type.
 //!
@@ -243,19 +244,32 @@ fn the_event_catalogue_document_matches_the_code() {
     for (n, event) in samples().iter().enumerate() {
         let ty = event.event_type();
         let heading = format!("### `{ty}`");
-        let start = doc.find(&heading).unwrap_or_else(|| panic!("docs/events.md lacks {heading}"));
+        let start = doc
+            .find(&heading)
+            .unwrap_or_else(|| panic!("docs/events.md lacks {heading}"));
         let section = &doc[start..];
-        let json_start = section.find("```json\n").unwrap_or_else(|| panic!("{ty}: no json block")) + 8;
+        let json_start = section
+            .find("```json\n")
+            .unwrap_or_else(|| panic!("{ty}: no json block"))
+            + 8;
         let json_end = json_start + section[json_start..].find("```").unwrap();
         let mut row = recorded(n, event);
         row.payload = section[json_start..json_end].to_owned();
-        let decoded = row.decode().unwrap_or_else(|e| panic!("docs/events.md example of {ty}: {e}"));
+        let decoded = row
+            .decode()
+            .unwrap_or_else(|e| panic!("docs/events.md example of {ty}: {e}"));
         assert_eq!(decoded.event_type(), ty);
         let webhook = zoom_core::webhook::catalogue::webhook_name(ty);
         let line = section.lines().nth(2).unwrap_or("");
         match webhook {
-            Some(name) => assert!(line.contains(&format!("webhook `{name}`")), "{ty}: the doc must name webhook `{name}`"),
-            None => assert!(line.contains("not sent as a webhook"), "{ty}: the doc must say it is not sent"),
+            Some(name) => assert!(
+                line.contains(&format!("webhook `{name}`")),
+                "{ty}: the doc must name webhook `{name}`"
+            ),
+            None => assert!(
+                line.contains("not sent as a webhook"),
+                "{ty}: the doc must say it is not sent"
+            ),
         }
     }
 }

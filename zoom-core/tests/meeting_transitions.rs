@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Given/when/then tests: one per transition and invariant of the meeting (DESIGN section 3).
 
 use zoom_core::meeting::command::{JoinRequest, MeetingPatch, ScheduleMeeting};
@@ -56,10 +57,13 @@ fn schedule_creates_a_scheduled_meeting_with_defaults() {
         });
 }
 
+/// Changes one field of a valid schedule command into an invalid one.
+type Spoil = Box<dyn Fn(&mut ScheduleMeeting)>;
+
 /// Each invalid field is refused with an error naming it.
 #[test]
 fn schedule_validates_every_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut ScheduleMeeting)>)> = vec![
+    let cases: Vec<(&str, Spoil)> = vec![
         ("topic", Box::new(|s| s.topic = String::new())),
         ("topic", Box::new(|s| s.topic = "x".repeat(201))),
         ("start_time", Box::new(|s| s.start_time = "tomorrow".into())),
@@ -74,7 +78,9 @@ fn schedule_validates_every_field() {
     for (field, change) in cases {
         let mut s = schedule();
         change(&mut s);
-        MeetingTest::given_nothing().when(MeetingCommand::Schedule(s)).then_invalid(field);
+        MeetingTest::given_nothing()
+            .when(MeetingCommand::Schedule(s))
+            .then_invalid(field);
     }
 }
 
@@ -85,7 +91,9 @@ fn schedule_accepts_edge_values() {
     s.topic = "é".repeat(200);
     s.start_time = "2000-01-01T00:00:00Z".into();
     s.duration_minutes = 1440;
-    MeetingTest::given_nothing().when(MeetingCommand::Schedule(s)).then_types(&["meeting.scheduled"]);
+    MeetingTest::given_nothing()
+        .when(MeetingCommand::Schedule(s))
+        .then_types(&["meeting.scheduled"]);
 }
 
 /// A user token schedules as itself; naming another host is refused.
@@ -237,15 +245,21 @@ fn cancel_makes_a_scheduled_meeting_cancelled() {
 /// Cancelling twice is a no-op; a live meeting cannot be cancelled.
 #[test]
 fn cancel_is_idempotent_and_refused_when_live() {
-    MeetingTest::given(vec![scheduled(), cancelled()]).when(MeetingCommand::Cancel).then_expect(vec![]);
-    MeetingTest::given(live_with_host()).when(MeetingCommand::Cancel).then_error("meeting_live");
+    MeetingTest::given(vec![scheduled(), cancelled()])
+        .when(MeetingCommand::Cancel)
+        .then_expect(vec![]);
+    MeetingTest::given(live_with_host())
+        .when(MeetingCommand::Cancel)
+        .then_error("meeting_live");
 }
 
 /// The host's join makes the meeting LIVE, with meeting.started before participant.joined.
 #[test]
 fn the_hosts_join_starts_the_meeting() {
     MeetingTest::given(vec![scheduled()])
-        .when(MeetingCommand::Redeem { claims: claims("alice", "host", 1) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 1),
+        })
         .then_types(&["meeting.started", "participant.joined"])
         .then_state(|m| {
             assert_eq!(m.state, MeetingState::Live);
@@ -258,10 +272,14 @@ fn the_hosts_join_starts_the_meeting() {
 #[test]
 fn an_attendee_waits_for_the_host_unless_allowed() {
     MeetingTest::given(vec![scheduled()])
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 2) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 2),
+        })
         .then_error("meeting_not_started");
     MeetingTest::given(vec![scheduled_with(|e| e.settings.allow_join_before_host = true)])
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 2) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 2),
+        })
         .then_types(&["meeting.started", "participant.joined"]);
 }
 
@@ -271,7 +289,9 @@ fn attendees_join_muted() {
     let mut given = live_with_host();
     given[0] = scheduled_with(|e| e.settings.mute_upon_entry = true);
     MeetingTest::given(given)
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 2) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 2),
+        })
         .then_state(|m| assert!(m.participant(&pid(2)).unwrap().audio_muted));
 }
 
@@ -281,7 +301,9 @@ fn the_waiting_room_holds_non_hosts_until_admitted() {
     let mut given = live_with_host();
     given[0] = scheduled_with(|e| e.waiting_room = true);
     MeetingTest::given(given.clone())
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 2) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 2),
+        })
         .then_types(&["participant.waiting"]);
     given.push(waiting(2, "bob"));
     MeetingTest::given(given.clone())
@@ -296,7 +318,11 @@ fn the_waiting_room_holds_non_hosts_until_admitted() {
         .then_state(|m| {
             let p = m.participant(&pid(2)).unwrap();
             assert_eq!(p.left_reason, Some(LeftReason::Removed));
-            assert_eq!(m.state, MeetingState::Live, "removing a waiting participant does not end the meeting");
+            assert_eq!(
+                m.state,
+                MeetingState::Live,
+                "removing a waiting participant does not end the meeting"
+            );
         });
 }
 
@@ -320,7 +346,9 @@ fn a_join_token_is_redeemed_once() {
     let mut given = live_with_host();
     given.push(joined(2, "bob", Role::Attendee));
     MeetingTest::given(given)
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 2) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 2),
+        })
         .then_error("token_reused");
 }
 
@@ -338,10 +366,14 @@ fn a_token_for_another_meeting_is_refused() {
 #[test]
 fn cancelled_is_gone_and_ended_is_conflict_for_joins() {
     MeetingTest::given(vec![scheduled(), cancelled()])
-        .when(MeetingCommand::Redeem { claims: claims("alice", "host", 1) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 1),
+        })
         .then_error("meeting_cancelled");
     MeetingTest::given(vec![scheduled(), started(), ended()])
-        .when(MeetingCommand::Redeem { claims: claims("alice", "host", 1) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 1),
+        })
         .then_error("meeting_ended");
 }
 
@@ -352,7 +384,9 @@ fn a_removed_user_cannot_rejoin() {
     given.push(joined(2, "bob", Role::Attendee));
     given.push(left(2, "bob", LeftReason::Removed));
     MeetingTest::given(given)
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 3) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 3),
+        })
         .then_error("participant_removed");
 }
 
@@ -363,7 +397,9 @@ fn rejoining_is_a_new_participant() {
     given.push(joined(2, "bob", Role::Attendee));
     given.push(left(2, "bob", LeftReason::Left));
     MeetingTest::given(given)
-        .when(MeetingCommand::Redeem { claims: claims("bob", "attendee", 3) })
+        .when(MeetingCommand::Redeem {
+            claims: claims("bob", "attendee", 3),
+        })
         .then_state(|m| {
             assert_eq!(m.participants.len(), 3);
             assert_eq!(m.participant(&pid(3)).unwrap().status, ParticipantStatus::Joined);
@@ -419,11 +455,20 @@ fn ending_stops_recording_and_moves_everyone_out() {
     given.push(recording_started(1));
     MeetingTest::given(given)
         .when(MeetingCommand::End)
-        .then_types(&["recording.stopped", "participant.left", "participant.left", "meeting.ended"])
+        .then_types(&[
+            "recording.stopped",
+            "participant.left",
+            "participant.left",
+            "meeting.ended",
+        ])
         .then_state(|m| {
             assert_eq!(m.state, MeetingState::Ended);
             assert_eq!(m.end_reason, Some(EndReason::HostEnded));
-            assert!(m.participants.iter().all(|p| p.left_reason == Some(LeftReason::MeetingEnded)));
+            assert!(
+                m.participants
+                    .iter()
+                    .all(|p| p.left_reason == Some(LeftReason::MeetingEnded))
+            );
             assert_eq!(m.recordings[0].state, RecordingState::Processing);
         });
 }
@@ -431,16 +476,24 @@ fn ending_stops_recording_and_moves_everyone_out() {
 /// Ending a scheduled meeting is a conflict; ending an ended one is a no-op.
 #[test]
 fn end_needs_a_live_meeting() {
-    MeetingTest::given(vec![scheduled()]).when(MeetingCommand::End).then_error("meeting_not_live");
-    MeetingTest::given(vec![scheduled(), started(), ended()]).when(MeetingCommand::End).then_expect(vec![]);
+    MeetingTest::given(vec![scheduled()])
+        .when(MeetingCommand::End)
+        .then_error("meeting_not_live");
+    MeetingTest::given(vec![scheduled(), started(), ended()])
+        .when(MeetingCommand::End)
+        .then_expect(vec![]);
 }
 
 /// auto_recording cloud starts a recording when the meeting goes live.
 #[test]
 fn cloud_auto_recording_starts_with_the_meeting() {
-    MeetingTest::given(vec![scheduled_with(|e| e.settings.auto_recording = AutoRecording::Cloud)])
-        .when(MeetingCommand::Redeem { claims: claims("alice", "host", 1) })
-        .then_types(&["meeting.started", "recording.started", "participant.joined"]);
+    MeetingTest::given(vec![scheduled_with(|e| {
+        e.settings.auto_recording = AutoRecording::Cloud
+    })])
+    .when(MeetingCommand::Redeem {
+        claims: claims("alice", "host", 1),
+    })
+    .then_types(&["meeting.started", "recording.started", "participant.joined"]);
 }
 
 /// Recording: start on a live meeting, at most one active, stop makes it processing.
@@ -451,12 +504,18 @@ fn recording_start_and_stop() {
         .then_state(|m| assert_eq!(m.active_recording().unwrap().state, RecordingState::Recording));
     let mut given = live_with_host();
     given.push(recording_started(1));
-    MeetingTest::given(given.clone()).when(MeetingCommand::StartRecording).then_error("already_recording");
+    MeetingTest::given(given.clone())
+        .when(MeetingCommand::StartRecording)
+        .then_error("already_recording");
     MeetingTest::given(given)
         .when(MeetingCommand::StopRecording)
         .then_state(|m| assert_eq!(m.recordings[0].state, RecordingState::Processing));
-    MeetingTest::given(vec![scheduled()]).when(MeetingCommand::StartRecording).then_error("meeting_not_live");
-    MeetingTest::given(live_with_host()).when(MeetingCommand::StopRecording).then_error("no_active_recording");
+    MeetingTest::given(vec![scheduled()])
+        .when(MeetingCommand::StartRecording)
+        .then_error("meeting_not_live");
+    MeetingTest::given(live_with_host())
+        .when(MeetingCommand::StopRecording)
+        .then_error("no_active_recording");
 }
 
 /// Many recordings per meeting, one after another.
@@ -542,7 +601,9 @@ fn mute_is_authoritative_and_idempotent() {
         participant_id: pid(2),
         at: t0(),
     }));
-    MeetingTest::given(given).when(MeetingCommand::Mute { participant_id: pid(2) }).then_expect(vec![]);
+    MeetingTest::given(given)
+        .when(MeetingCommand::Mute { participant_id: pid(2) })
+        .then_expect(vec![]);
 }
 
 /// Roles: promote to co_host; never to host; the host's role is fixed.
@@ -588,14 +649,27 @@ fn grant(
 ) -> Result<JoinGrant, zoom_core::DomainError> {
     let m = fold(given.iter().enumerate().map(|(i, e)| (i as u64 + 1, e))).unwrap();
     let entropy = zoom_core::clock::SeededEntropy::new(3);
-    authorize_join(&m, &request, &Context { now: t0(), principal: &principal, entropy: &entropy })
+    authorize_join(
+        &m,
+        &request,
+        &Context {
+            now: t0(),
+            principal: &principal,
+            entropy: &entropy,
+        },
+    )
 }
 
 /// Join tokens: the host needs no passcode and gets role host; others need the passcode.
 #[test]
 fn join_token_passcode_and_roles() {
     let given = vec![scheduled_with(|e| e.passcode = Some("s3cret".into())), started()];
-    let host = grant(given.clone(), admin_app(), join_request(|r| r.user_id = Some("alice".into()))).unwrap();
+    let host = grant(
+        given.clone(),
+        admin_app(),
+        join_request(|r| r.user_id = Some("alice".into())),
+    )
+    .unwrap();
     assert_eq!(host.role, Role::Host);
     let err = grant(given.clone(), admin_app(), join_request(|_| {})).unwrap_err();
     assert_eq!(err.code(), "invalid_passcode");
@@ -608,18 +682,26 @@ fn join_token_passcode_and_roles() {
 #[test]
 fn join_token_guests_and_users() {
     let given = vec![scheduled(), started()];
-    let g = grant(given.clone(), admin_app(), join_request(|r| {
-        r.user_id = None;
-        r.guest = Some(true);
-    }))
+    let g = grant(
+        given.clone(),
+        admin_app(),
+        join_request(|r| {
+            r.user_id = None;
+            r.guest = Some(true);
+        }),
+    )
     .unwrap();
     assert!(g.subject.starts_with("guest_"));
     assert_eq!(g.role, Role::Attendee);
-    let err = grant(given.clone(), admin_app(), join_request(|r| {
-        r.user_id = None;
-        r.guest = Some(true);
-        r.display_name = None;
-    }))
+    let err = grant(
+        given.clone(),
+        admin_app(),
+        join_request(|r| {
+            r.user_id = None;
+            r.guest = Some(true);
+            r.display_name = None;
+        }),
+    )
     .unwrap_err();
     assert_eq!(err.code(), "invalid_field");
     let err = grant(given.clone(), admin_app(), join_request(|r| r.user_id = None)).unwrap_err();
@@ -639,7 +721,14 @@ fn join_token_state_rules() {
     assert_eq!(err.code(), "meeting_ended");
     let err = grant(vec![scheduled()], admin_app(), join_request(|_| {})).unwrap_err();
     assert_eq!(err.code(), "meeting_not_started");
-    assert!(grant(vec![scheduled()], admin_app(), join_request(|r| r.user_id = Some("alice".into()))).is_ok());
+    assert!(
+        grant(
+            vec![scheduled()],
+            admin_app(),
+            join_request(|r| r.user_id = Some("alice".into()))
+        )
+        .is_ok()
+    );
     let err = grant(vec![scheduled()], foreign_app(), join_request(|_| {})).unwrap_err();
     assert_eq!(err.code(), "not_found");
 }

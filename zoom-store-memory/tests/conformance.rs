@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The memory store against the storage contract and the reference lifecycle model.
 
 use std::sync::Arc;

@@ -2,10 +2,10 @@
 //! proptest strategies and a reference state machine of the meeting lifecycle.
 //!
 //! # Layout
-//! - [`conformance`]: `run_all(factory)` checks a store against the contract of [`crate::store`].
-//! - [`kit`]: `MeetingTest::given(events).when(command).then_expect(events)`.
-//! - [`strategies`]: proptest strategies for commands and events.
-//! - [`model`]: a reference model of the lifecycle, runnable against any store through the engine.
+//! - [`conformance`] : `run_all(factory)` checks a store against the contract of [`crate::store`].
+//! - [`kit`] : `MeetingTest::given(events).when(command).then_expect(events)`.
+//! - [`strategies`] : proptest strategies for commands and events.
+//! - [`model`] : a reference model of the lifecycle, runnable against any store through the engine.
 
 pub mod conformance;
 pub mod kit;

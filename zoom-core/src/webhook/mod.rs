@@ -281,8 +281,10 @@ pub fn visible(sub: &Subscription, principal: &Principal) -> bool {
 
 /// Applies one event. Total and panic-free, like every fold.
 pub fn apply(state: &mut Option<Subscription>, event: &WebhookEvent, version: u64) {
-    if let WebhookEvent::Subscribed(e) = event {
-        if state.is_none() {
+    if let WebhookEvent::Subscribed(e) = event
+        && state.is_none()
+    {
+        {
             *state = Some(Subscription {
                 id: e.webhook_id.clone(),
                 account_id: e.account_id.clone(),
