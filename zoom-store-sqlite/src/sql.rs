@@ -676,7 +676,12 @@ pub(crate) fn configure(conn: &Connection, options: &crate::Options, reader: boo
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Negative: a size in KiB rather than pages.
-    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))?;
+    let cache = if reader {
+        options.reader_cache_kib
+    } else {
+        options.writer_cache_kib
+    };
+    conn.pragma_update(None, "cache_size", -i64::from(cache))?;
     if reader {
         // Readers can never write, even by a bug: writes go through the one writer thread.
         conn.pragma_update(None, "query_only", "ON")?;

@@ -153,33 +153,125 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
     }
 }
 
-/// A read waiting for a reader thread.
-pub(crate) type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+/// A read waiting for a reader thread. Running it returns how to deliver its result, which the
+/// reader calls only after it is back on the idle stack, so the caller's next read finds the
+/// same (warm) reader idle.
+pub(crate) type ReadJob = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+
+/// Sends a finished read's result to its caller.
+pub(crate) type Deliver = Box<dyn FnOnce() + Send>;
+
+/// The reader pool's dispatch state: which readers are idle, and the reads waiting for one.
+///
+/// Idle readers form a stack, so a read goes to the reader that finished most recently: a
+/// single sequential consumer (a replay, a projection catching up) keeps hitting the same
+/// connection with its page cache warm, while concurrent reads still spread over every reader.
+#[derive(Default)]
+struct Dispatch {
+    idle: Vec<usize>,
+    waiting: std::collections::VecDeque<ReadJob>,
+}
+
+/// The reader threads' shared front door.
+pub(crate) struct Readers {
+    state: Mutex<Dispatch>,
+    inboxes: Vec<mpsc::Sender<ReadJob>>,
+}
+
+impl Readers {
+    /// Starts one thread per connection.
+    pub(crate) fn start(
+        connections: Vec<Connection>,
+    ) -> Result<(Arc<Readers>, Vec<std::thread::JoinHandle<()>>), std::io::Error> {
+        let mut inboxes = Vec::with_capacity(connections.len());
+        let mut receivers = Vec::with_capacity(connections.len());
+        for _ in &connections {
+            let (tx, rx) = mpsc::channel();
+            inboxes.push(tx);
+            receivers.push(rx);
+        }
+        let readers = Arc::new(Readers {
+            state: Mutex::new(Dispatch {
+                idle: (0..connections.len()).rev().collect(),
+                waiting: Default::default(),
+            }),
+            inboxes,
+        });
+        let mut threads = Vec::with_capacity(connections.len());
+        for (i, (conn, inbox)) in connections.into_iter().zip(receivers).enumerate() {
+            // The thread holds a weak handle: the pool (and with it every inbox sender) is
+            // dropped with the store, which is what tells the threads to stop.
+            let pool = Arc::downgrade(&readers);
+            let handle = std::thread::Builder::new()
+                .name(format!("zoom-sqlite-reader-{i}"))
+                .spawn(move || run_reader(i, conn, inbox, pool))?;
+            threads.push(handle);
+        }
+        Ok((readers, threads))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Dispatch> {
+        // The state is two plain collections updated in single steps; a panic elsewhere cannot
+        // leave it half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn dispatch(&self, job: ReadJob) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        match state.idle.pop() {
+            Some(i) => self.inboxes[i].send(job).map_err(|_| closed()),
+            None => {
+                state.waiting.push_back(job);
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Sends a read to the pool and awaits its result.
-pub(crate) async fn read<T, F>(tx: Option<&mpsc::Sender<ReadJob>>, f: F) -> Result<T, StoreError>
+pub(crate) async fn read<T, F>(readers: Option<&Readers>, f: F) -> Result<T, StoreError>
 where
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
     let (reply, answer) = oneshot::channel();
-    tx.ok_or_else(closed)?
-        .send(Box::new(move |conn: &Connection| {
-            let _ = reply.send(f(conn));
-        }))
-        .map_err(|_| closed())?;
+    readers
+        .ok_or_else(closed)?
+        .dispatch(Box::new(move |conn: &Connection| -> Deliver {
+            let result = f(conn);
+            Box::new(move || {
+                let _ = reply.send(result);
+            })
+        }))?;
     answer.await.map_err(|_| closed())?
 }
 
-/// A reader thread's loop: takes the next read from the shared queue, ends when it closes.
-pub(crate) fn run_reader(conn: Connection, jobs: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
-    loop {
-        // The lock is held only while waiting for the next job, never while running one, so
-        // the readers run their queries in parallel.
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        match job {
-            Ok(job) => job(&conn),
-            Err(_) => return,
+/// A reader thread's loop: runs what arrives in its inbox, then whatever waits in the shared
+/// queue, then marks itself idle. Ends when the store drops its inbox.
+fn run_reader(me: usize, conn: Connection, inbox: mpsc::Receiver<ReadJob>, pool: std::sync::Weak<Readers>) {
+    while let Ok(job) = inbox.recv() {
+        let mut deliver = job(&conn);
+        loop {
+            let Some(readers) = pool.upgrade() else {
+                deliver();
+                return;
+            };
+            let next = {
+                let mut state = readers.lock();
+                let next = state.waiting.pop_front();
+                if next.is_none() {
+                    // Under the same lock as `dispatch`, so a read is never left waiting
+                    // while this reader goes idle.
+                    state.idle.push(me);
+                }
+                next
+            };
+            drop(readers);
+            deliver();
+            match next {
+                Some(job) => deliver = job(&conn),
+                None => break,
+            }
         }
     }
 }
