@@ -227,3 +227,23 @@ fn vacuum_into_backs_up_a_live_store() {
     assert!(rows.iter().enumerate().all(|(i, r)| r.version == i as u64 + 1));
     assert_eq!(block_on(copy.head_position()).unwrap(), rows.len() as u64);
 }
+
+/// Many more concurrent reads than readers: every one is answered, from whichever reader frees
+/// up, with the right result.
+#[test]
+fn reads_beyond_the_pool_size_queue_and_all_complete() {
+    let store = TempStore::with(Options::default().readers(2));
+    for s in 0..20u64 {
+        for v in 0..s % 5 {
+            block_on(store.append(append(&format!("mtg_q{s}"), v, s * 10 + v))).unwrap();
+        }
+    }
+    let versions = block_on(join_all((0..400u64).map(|i| {
+        let s = StreamId::new(format!("mtg_q{}", i % 20)).unwrap();
+        let store = &store;
+        async move { store.stream_version(&s).await }
+    })));
+    for (i, v) in versions.into_iter().enumerate() {
+        assert_eq!(v.unwrap(), (i as u64 % 20) % 5);
+    }
+}
