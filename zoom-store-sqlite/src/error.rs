@@ -65,6 +65,16 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// SQLite could not put the file in write-ahead-log mode (some network or read-only file
+    /// systems); the store relies on WAL for concurrent readers and its crash guarantees. Put
+    /// the database on a local file system.
+    #[error("{} cannot use write-ahead logging (journal mode stayed {mode})", path.display())]
+    WalUnavailable {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
     /// The options make no sense (zero readers, zero batch size). Fix the caller.
     #[error("invalid store options: {0}")]
     InvalidOptions(String),

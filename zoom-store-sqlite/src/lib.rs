@@ -209,6 +209,7 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::NotADatabase`], [`Error::Damaged`], [`Error::ForeignDatabase`],
     /// [`Error::NewerSchema`], [`Error::MigrationChecksum`] leave the file untouched;
+    /// [`Error::WalUnavailable`] on a file system without WAL support;
     /// [`Error::Sqlite`] when it cannot be opened or stays locked; [`Error::InvalidOptions`];
     /// [`Error::Thread`].
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, Error> {
@@ -226,10 +227,7 @@ impl SqliteStore {
         migrate::inspect(&writer, &path)?;
         let mode = sql::enable_wal(&writer).map_err(sql_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::InvalidOptions(format!(
-                "{} cannot use write-ahead logging (journal mode is {mode})",
-                path.display()
-            )));
+            return Err(Error::WalUnavailable { path, mode });
         }
         migrate::migrate(&mut writer, &path)?;
 

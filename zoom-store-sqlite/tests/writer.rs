@@ -286,3 +286,13 @@ fn two_stores_on_one_file_serialise_their_writes() {
     assert!(rows.iter().enumerate().all(|(i, r)| r.version == i as u64 + 1));
     assert!(rows.windows(2).all(|w| w[0].position < w[1].position));
 }
+
+/// A database that cannot be in WAL mode (SQLite's `:memory:`) is refused with a clear error
+/// rather than run without the guarantees WAL gives.
+#[test]
+fn a_database_without_wal_is_refused() {
+    match SqliteStore::open(":memory:") {
+        Err(Error::WalUnavailable { mode, .. }) => assert_eq!(mode, "memory"),
+        other => panic!("expected WalUnavailable, got {other:?}"),
+    }
+}
