@@ -231,33 +231,31 @@ impl SqliteStore {
         }
         migrate::migrate(&mut writer, &path)?;
 
-        let counters = Arc::new(Counters::default());
-        let mut store = SqliteStore {
-            path: path.clone(),
-            writer: None,
-            readers: None,
-            threads: Vec::new(),
-            counters: counters.clone(),
-        };
         let mut connections = Vec::with_capacity(options.readers);
         for _ in 0..options.readers {
             let conn = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
             sql::configure(&conn, &options, true).map_err(sql_err)?;
             connections.push(conn);
         }
+        // If anything below fails, dropping `readers` stops the reader threads.
         let (readers, mut threads) =
             Readers::start(connections).map_err(|source| Error::Thread { what: "reader", source })?;
-        store.readers = Some(readers);
+        let counters = Arc::new(Counters::default());
         let (write_tx, write_rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let max_batch = options.max_batch;
+        let writer_counters = counters.clone();
         let handle = std::thread::Builder::new()
             .name("zoom-sqlite-writer".into())
-            .spawn(move || worker::run_writer(writer, write_rx, max_batch, counters))
+            .spawn(move || worker::run_writer(writer, write_rx, max_batch, writer_counters))
             .map_err(|source| Error::Thread { what: "writer", source })?;
         threads.push(handle);
-        store.writer = Some(write_tx);
-        store.threads = threads;
-        Ok(store)
+        Ok(SqliteStore {
+            path,
+            writer: Some(write_tx),
+            readers: Some(readers),
+            threads,
+            counters,
+        })
     }
 
     /// The database file.
