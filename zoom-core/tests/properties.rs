@@ -23,8 +23,8 @@ fn arb_webhook_event() -> impl Strategy<Value = WebhookEvent> {
     let id = (0u8..3).prop_map(|n| WebhookId::from_entropy([n; 16]));
     let at = (0i64..1_000_000).prop_map(|s| Utc.timestamp_opt(1_900_000_000 + s, 0).unwrap());
     prop_oneof![
-        (id.clone(), at.clone()).prop_map(|(webhook_id, created_at)| WebhookEvent::Subscribed(
-            webhook::Subscribed {
+        (id.clone(), at.clone()).prop_map(
+            |(webhook_id, created_at)| WebhookEvent::Subscribed(webhook::Subscribed {
                 webhook_id,
                 account_id: Name::parse("acme").unwrap(),
                 owner: Name::parse("app_1").unwrap(),
@@ -32,8 +32,8 @@ fn arb_webhook_event() -> impl Strategy<Value = WebhookEvent> {
                 events: vec!["meeting.started".into()],
                 secret: "whsec_AAAA".into(),
                 created_at,
-            }
-        )),
+            })
+        ),
         (id.clone(), at.clone()).prop_map(|(webhook_id, rotated_at)| WebhookEvent::SecretRotated(
             webhook::SecretRotated {
                 webhook_id,
@@ -42,18 +42,21 @@ fn arb_webhook_event() -> impl Strategy<Value = WebhookEvent> {
                 previous_valid_until: rotated_at + chrono::Duration::hours(24),
             }
         )),
-        (id.clone(), at.clone()).prop_map(|(webhook_id, at)| WebhookEvent::Unsubscribed(webhook::Unsubscribed {
-            webhook_id,
-            at
-        })),
-        (id, at, prop_oneof![Just(Health::Healthy), Just(Health::Degraded), Just(Health::Disabled)]).prop_map(
-            |(webhook_id, at, state)| WebhookEvent::HealthChanged(webhook::HealthChanged {
-                webhook_id,
-                state,
-                reason: "r".into(),
-                at
-            })
-        ),
+        (id.clone(), at.clone())
+            .prop_map(|(webhook_id, at)| WebhookEvent::Unsubscribed(webhook::Unsubscribed { webhook_id, at })),
+        (
+            id,
+            at,
+            prop_oneof![Just(Health::Healthy), Just(Health::Degraded), Just(Health::Disabled)]
+        )
+            .prop_map(
+                |(webhook_id, at, state)| WebhookEvent::HealthChanged(webhook::HealthChanged {
+                    webhook_id,
+                    state,
+                    reason: "r".into(),
+                    at
+                })
+            ),
     ]
 }
 
