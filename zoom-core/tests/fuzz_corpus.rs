@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! Replays the committed cargo-fuzz corpora (`fuzz/corpus/<target>/`) through the fuzz target
+//! Replays the committed cargo-fuzz seeds (`fuzz/seeds/<target>/`) through the fuzz target
 //! bodies on stable, so CI runs every seed and every crash ever found.
 
 use std::path::PathBuf;
@@ -11,11 +11,11 @@ use zoom_core::token::{JoinClaims, mint_join_token, verify_join_token};
 
 fn corpus(target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
+        .join("../fuzz/seeds")
         .join(target)
 }
 
-/// Runs every file of a target's corpus; returns how many there were.
+/// Runs every seed of a target; returns how many there were.
 fn replay(target: &str, body: fn(&[u8])) -> usize {
     let mut n = 0;
     for entry in std::fs::read_dir(corpus(target)).unwrap() {
