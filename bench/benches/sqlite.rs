@@ -294,7 +294,7 @@ fn main() {
     } else {
         vec![
             (Synchronous::Normal, "NORMAL", appends),
-            (Synchronous::Full, "FULL", (appends / 10).max(CONCURRENCY)),
+            (Synchronous::Full, "FULL", (appends / 4).max(CONCURRENCY)),
         ]
     };
     for (mode, name, total) in modes {
