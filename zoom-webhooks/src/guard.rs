@@ -40,7 +40,10 @@ pub enum GuardError {
 /// [`GuardError::BadUrl`] or [`GuardError::Forbidden`].
 pub fn check_destination(url: &url::Url, allow: &AllowList) -> Result<(), GuardError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(GuardError::BadUrl(format!("scheme `{}` is not http or https", url.scheme())));
+        return Err(GuardError::BadUrl(format!(
+            "scheme `{}` is not http or https",
+            url.scheme()
+        )));
     }
     let ip = match url.host() {
         None => return Err(GuardError::BadUrl("the URL has no host".into())),
@@ -150,15 +153,25 @@ mod tests {
             "http://0x7f.1/",     // and in hex
         ] {
             assert!(
-                matches!(check_destination(&url(refused), &none), Err(GuardError::Forbidden { .. })),
+                matches!(
+                    check_destination(&url(refused), &none),
+                    Err(GuardError::Forbidden { .. })
+                ),
                 "{refused}"
             );
         }
-        for allowed in ["https://8.8.8.8/", "http://[2606:4700:4700::1111]/", "https://example.com/"] {
+        for allowed in [
+            "https://8.8.8.8/",
+            "http://[2606:4700:4700::1111]/",
+            "https://example.com/",
+        ] {
             assert_eq!(check_destination(&url(allowed), &none), Ok(()), "{allowed}");
         }
         assert_eq!(check_destination(&url("http://127.0.0.1:1/"), &loopback()), Ok(()));
-        assert_eq!(check_destination(&url("http://[::ffff:127.0.0.1]/"), &loopback()), Ok(()));
+        assert_eq!(
+            check_destination(&url("http://[::ffff:127.0.0.1]/"), &loopback()),
+            Ok(())
+        );
         assert!(matches!(
             check_destination(&url("ftp://example.com/"), &none),
             Err(GuardError::BadUrl(_))

@@ -201,7 +201,10 @@ mod tests {
         assert_eq!(h(Health::Degraded, 7.0), Some(Health::Disabled));
         assert_eq!(h(Health::Healthy, 8.0), Some(Health::Disabled));
         assert_eq!(h(Health::Disabled, 8.0), None);
-        assert_eq!(health_after_failure(Health::Healthy, now() - day, now(), &c), Some(Health::Degraded));
+        assert_eq!(
+            health_after_failure(Health::Healthy, now() - day, now(), &c),
+            Some(Health::Degraded)
+        );
     }
 
     proptest::proptest! {

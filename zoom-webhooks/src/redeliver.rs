@@ -73,7 +73,9 @@ pub async fn redeliver(engine: &Engine, subscription: &WebhookId, range: Range) 
         let mut fresh = Vec::new();
         for row in &rows {
             if row.position > last {
-                store.enqueue(REDELIVERY_CONSUMER, 0, std::mem::take(&mut fresh)).await?;
+                store
+                    .enqueue(REDELIVERY_CONSUMER, 0, std::mem::take(&mut fresh))
+                    .await?;
                 break 'scan;
             }
             if let Range::Time { from, to } = range

@@ -124,11 +124,7 @@ impl WorkerHandle {
     ///
     /// # Errors
     /// [`WebhookError::NotFound`] for an unknown or deleted subscription, a store failure.
-    pub async fn redeliver(
-        &self,
-        subscription: &WebhookId,
-        range: redeliver::Range,
-    ) -> Result<u64, WebhookError> {
+    pub async fn redeliver(&self, subscription: &WebhookId, range: redeliver::Range) -> Result<u64, WebhookError> {
         let n = redeliver::redeliver(&self.shared.engine, subscription, range).await?;
         self.shared.due_wake.notify_one();
         Ok(n)
@@ -157,7 +153,8 @@ impl WorkerHandle {
     /// timeout) and are recorded, then the tasks end. Pending deliveries stay in the outbox for
     /// the next start.
     pub async fn shutdown(self) {
-        let _ = self.shared.shutdown.send(true);
+        // `send_replace` stores the value even before the tasks first ran and subscribed.
+        self.shared.shutdown.send_replace(true);
         for task in self.tasks {
             let _ = task.await;
         }
@@ -452,10 +449,10 @@ async fn dispatch(shared: Arc<Shared>) {
 
 async fn maybe_prune(shared: &Shared, now: DateTime<Utc>) {
     let last = *shared.last_prune.lock().unwrap_or_else(PoisonError::into_inner);
-    if last.is_none_or(|l| now - l >= shared.config.prune_every || now < l) {
-        if let Err(e) = prune(shared).await {
-            tracing::warn!(error = %e, "webhooks: cannot prune the delivery log");
-        }
+    if last.is_none_or(|l| now - l >= shared.config.prune_every || now < l)
+        && let Err(e) = prune(shared).await
+    {
+        tracing::warn!(error = %e, "webhooks: cannot prune the delivery log");
     }
 }
 
@@ -488,8 +485,8 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
     let engine = &shared.engine;
     let attempted_at = engine.clock().now();
     let number = d.attempts.saturating_add(1);
-    let record = |status: Option<u16>, latency_ms: u64, error: Option<String>, next: Option<DateTime<Utc>>| {
-        DeliveryAttempt {
+    let record =
+        |status: Option<u16>, latency_ms: u64, error: Option<String>, next: Option<DateTime<Utc>>| DeliveryAttempt {
             delivery_id: d.id,
             subscription_id: d.subscription_id.clone(),
             event_id: d.event_id.clone(),
@@ -500,8 +497,7 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
             latency_ms,
             error,
             next_attempt_at: next,
-        }
-    };
+        };
     let sub = match engine.subscription(&d.subscription_id).await? {
         Some(s) if s.active && s.state != Health::Disabled => s,
         other => {
@@ -532,7 +528,14 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
     .await;
     let finished = engine.clock().now();
     let unit = policy::unit_from(engine.entropy().id_bytes());
-    let verdict = policy::judge(answer.status, answer.retry_after, number, &shared.config, finished, unit);
+    let verdict = policy::judge(
+        answer.status,
+        answer.retry_after,
+        number,
+        &shared.config,
+        finished,
+        unit,
+    );
     let (state, next) = verdict.state();
     let latency_ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
     engine
