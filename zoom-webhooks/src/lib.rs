@@ -54,6 +54,11 @@ pub use config::{DEFAULT_RETRY_SCHEDULE, WorkerConfig, parse_schedule};
 pub use redeliver::{Range, delivery_log};
 pub use worker::{Worker, WorkerHandle};
 
+/// `docs/webhooks.md`, so that its Rust snippets compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/webhooks.md")]
+struct WebhooksGuide;
+
 use zoom_core::EngineError;
 use zoom_core::store::StoreError;
 

@@ -2,16 +2,18 @@
 //! replays older than 5 minutes and processes each `event_id` once.
 //!
 //! Routes:
-//! - `POST /webhook`: a delivery. 200 when processed (or already processed: a duplicate is
+//! - `POST /webhooks`: a delivery. 200 when processed (or already processed: a duplicate is
 //!   acknowledged so the sender stops retrying), 400 for missing or malformed signature headers
 //!   and timestamps more than 5 minutes away, 401 when no signature matches.
 //! - `GET /healthz`: 200.
 //!
 //! Run it with the secret the subscription returned:
 //! ```text
-//! ZOOM_WEBHOOK_SECRET=whsec_... cargo run -p webhook-receiver -- 127.0.0.1:9000
+//! WEBHOOK_SECRET=whsec_... RECEIVER_LISTEN=127.0.0.1:9090 cargo run -p webhook-receiver
 //! ```
-//! During a secret rotation set `ZOOM_WEBHOOK_PREVIOUS_SECRET` to the old secret as well.
+//! and subscribe `http://127.0.0.1:9090/webhooks`. During a secret rotation set
+//! `WEBHOOK_PREVIOUS_SECRET` to the old secret as well. Each processed event is printed as one
+//! line: `<event> <event_id> <data>`.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -70,7 +72,7 @@ impl AppState {
 /// The router, separate from `main` so tests drive it without a socket.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/webhook", post(webhook))
+        .route("/webhooks", post(webhook))
         .route("/healthz", get(|| async { StatusCode::OK }))
         .with_state(state)
 }
@@ -163,17 +165,16 @@ fn secret_from_env(name: &str) -> Result<Option<WebhookSecret>, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let secret =
-        secret_from_env("ZOOM_WEBHOOK_SECRET")?.ok_or("set ZOOM_WEBHOOK_SECRET to the subscription's secret")?;
+    let secret = secret_from_env("WEBHOOK_SECRET")?.ok_or("set WEBHOOK_SECRET to the subscription's secret")?;
     let mut verifier = Verifier::new(secret);
-    if let Some(previous) = secret_from_env("ZOOM_WEBHOOK_PREVIOUS_SECRET")? {
+    if let Some(previous) = secret_from_env("WEBHOOK_PREVIOUS_SECRET")? {
         verifier = verifier.with_secret(previous);
     }
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9000".into());
+    let addr = std::env::var("RECEIVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:9090".into());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    println!("listening on http://{addr}/webhook");
+    println!("listening on http://{addr}/webhooks");
     let state = Arc::new(AppState::new(verifier, Arc::new(SystemClock)));
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
@@ -208,7 +209,7 @@ mod tests {
 
     fn request(secrets: &[WebhookSecret], ts: i64, body: &str, schemes: &[&str]) -> Request<Body> {
         let signed = sign_request(secrets, "evt_1", ts, body.as_bytes());
-        let mut b = Request::post("/webhook").header("content-type", "application/json");
+        let mut b = Request::post("/webhooks").header("content-type", "application/json");
         for (name, value) in signed.pairs() {
             let zoom = name.starts_with("x-zoom");
             if (zoom && schemes.contains(&"zoom")) || (!zoom && schemes.contains(&"standard")) {
