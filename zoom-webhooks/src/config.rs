@@ -46,7 +46,7 @@ pub struct WorkerConfig {
     /// A subscription whose deliveries have all failed for this long is `disabled`. Default 7 days.
     pub disabled_after: chrono::Duration,
     /// How often the worker looks at the log and the outbox when nothing wakes it. Default
-    /// 100 ms, so a commit made without calling
+    /// 50 ms, so a commit made without calling
     /// [`WorkerHandle::notify`](crate::WorkerHandle::notify) is still attempted well within a second.
     pub poll_interval: Duration,
     /// How many response-body bytes are read (and quoted in the delivery log on failure) before
@@ -73,7 +73,7 @@ impl Default for WorkerConfig {
             max_retry_after: Duration::from_secs(3600),
             degraded_after: chrono::Duration::hours(24),
             disabled_after: chrono::Duration::days(7),
-            poll_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(50),
             max_response_bytes: 4096,
             batch_size: 512,
             consumer: "zoom-webhooks".to_owned(),

@@ -7,7 +7,7 @@
 //! the same transaction that stores the deliveries, and a delivery leaves `pending` only in the
 //! transaction that records its attempt.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -360,6 +360,10 @@ impl InFlight {
 }
 
 /// The dispatcher: starts due deliveries while the pool and the subscription have room.
+///
+/// It reads a window of due deliveries at a time into a local queue and starts from the queue
+/// as slots free up, so the store is asked once per window rather than once per answer. Only
+/// this task starts attempts, so a queued delivery cannot be sent by anyone else meanwhile.
 async fn dispatch(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let store = shared.engine.store();
@@ -367,56 +371,34 @@ async fn dispatch(shared: Arc<Shared>) {
     let per_sub = shared.config.max_in_flight_per_subscription;
     // In-flight deliveries are still due in the store until their attempt is recorded, so the
     // window is wider than the pool to see past them.
-    let window = (pool * 4).max(256);
+    let window = (pool * 16).max(1024);
     let mut in_flight = InFlight::default();
     let mut attempts: JoinSet<(u64, WebhookId)> = JoinSet::new();
-    let mut look = true;
+    let mut queue: VecDeque<Delivery> = VecDeque::new();
+    let mut fetch = true;
+    // Whether the last window was full, so that more may be due beyond it.
+    let mut more = false;
     loop {
         while let Some(done) = attempts.try_join_next() {
             if let Ok((id, sub)) = done {
                 in_flight.finish(id, &sub);
             }
-            look = true;
         }
         if *shutdown.borrow() {
             break;
         }
         let now = shared.engine.clock().now();
         maybe_prune(&shared, now).await;
-        // Looking costs a store query, so it happens when woken or when a good part of the pool
-        // is free, not after every single answer.
-        let free = pool - in_flight.deliveries.len();
         let mut wait = shared.config.poll_interval;
-        if look && free > 0 {
-            look = false;
+        if fetch && in_flight.deliveries.len() < pool {
+            fetch = false;
             match store.due(now, window).await {
                 Ok(rows) => {
-                    let full = rows.len() == window;
-                    let mut blocked = Vec::new();
-                    for d in rows {
-                        if in_flight.deliveries.contains(&d.id) {
-                            continue;
-                        }
-                        if in_flight.per_subscription.get(&d.subscription_id).copied().unwrap_or(0) >= per_sub {
-                            blocked.push(d);
-                            continue;
-                        }
-                        if in_flight.deliveries.len() >= pool {
-                            break;
-                        }
-                        in_flight.start(&d);
-                        let shared = Arc::clone(&shared);
-                        attempts.spawn(async move {
-                            let key = (d.id, d.subscription_id.clone());
-                            if let Err(e) = deliver(&shared, d).await {
-                                tracing::warn!(error = %e, delivery = key.0, "webhooks: attempt not recorded");
-                            }
-                            key
-                        });
-                    }
-                    if full && !blocked.is_empty() {
-                        defer(&shared, &blocked, now).await;
-                    }
+                    more = rows.len() == window;
+                    queue = rows
+                        .into_iter()
+                        .filter(|d| !in_flight.deliveries.contains(&d.id))
+                        .collect();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "webhooks: cannot read due deliveries; retrying");
@@ -424,22 +406,57 @@ async fn dispatch(shared: Arc<Shared>) {
                 }
             }
         }
-        if !look {
-            // Sleep no longer than until the next delivery is due.
+        // Start what the pool and each subscription's limit allow; keep the rest in order.
+        let mut blocked = VecDeque::new();
+        while in_flight.deliveries.len() < pool
+            && let Some(d) = queue.pop_front()
+        {
+            if in_flight.per_subscription.get(&d.subscription_id).copied().unwrap_or(0) >= per_sub {
+                blocked.push_back(d);
+                continue;
+            }
+            in_flight.start(&d);
+            let shared = Arc::clone(&shared);
+            attempts.spawn(async move {
+                let key = (d.id, d.subscription_id.clone());
+                if let Err(e) = deliver(&shared, d).await {
+                    tracing::warn!(error = %e, delivery = key.0, "webhooks: attempt not recorded");
+                }
+                key
+            });
+        }
+        blocked.append(&mut queue);
+        queue = blocked;
+        // With a free slot left, the loop above went through the whole queue: what remains
+        // belongs to saturated subscriptions.
+        if more && in_flight.deliveries.len() < pool {
+            if !queue.is_empty() {
+                // The window is full of deliveries of saturated subscriptions: push them back so
+                // the others' deliveries behind them in the outbox surface.
+                defer(&shared, &queue.drain(..).collect::<Vec<_>>(), now).await;
+            }
+            fetch = true;
+            continue;
+        }
+        if queue.is_empty() && !more && attempts.is_empty() {
+            // Nothing to do: sleep until the next delivery is due (retries wake us anyway).
             if let Ok(Some(at)) = store.next_due().await {
                 let until = (at - shared.engine.clock().now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until.max(Duration::from_millis(1)));
             }
         }
         tokio::select! {
-            _ = shared.due_wake.notified() => look = true,
+            _ = shared.due_wake.notified() => fetch = true,
             Some(done) = attempts.join_next(), if !attempts.is_empty() => {
                 if let Ok((id, sub)) = done {
                     in_flight.finish(id, &sub);
                 }
-                look = in_flight.deliveries.len() * 2 <= pool || in_flight.deliveries.is_empty();
+                // A slot is free: fill it from the queue, or read on when the queue ran dry.
+                if queue.is_empty() && more {
+                    fetch = true;
+                }
             }
-            _ = tokio::time::sleep(wait) => look = true,
+            _ = tokio::time::sleep(wait) => fetch = true,
             _ = shutdown.changed() => {}
         }
     }
@@ -527,7 +544,12 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
     )
     .await;
     let finished = engine.clock().now();
-    let unit = policy::unit_from(engine.entropy().id_bytes());
+    // Randomness is drawn only when a retry needs jitter: on the success path it would be a
+    // system call per delivery for nothing.
+    let unit = match answer.status {
+        Some(200..=299 | 410) => 0.5,
+        _ => policy::unit_from(engine.entropy().id_bytes()),
+    };
     let verdict = policy::judge(
         answer.status,
         answer.retry_after,
