@@ -335,35 +335,100 @@ pub(crate) fn deliveries_for(
     out
 }
 
-/// What the dispatcher knows about requests in flight.
+/// The deliveries read from the outbox and not yet finished, shared by the dispatcher and the
+/// lanes. Locked only for a few instructions, never across an `.await`.
 #[derive(Default)]
-struct InFlight {
-    deliveries: HashSet<u64>,
+struct Lanes {
+    /// Due deliveries not started, in due order.
+    queue: VecDeque<Delivery>,
+    /// Deliveries of subscriptions at their in-flight limit, in due order per subscription.
+    parked: HashMap<WebhookId, VecDeque<Delivery>>,
+    /// Deliveries in flight (one per running lane).
+    in_flight: HashSet<u64>,
     per_subscription: HashMap<WebhookId, usize>,
+    /// Deliveries finished since the current read of the outbox began: the read may have seen
+    /// them still pending, and they must not be sent again from that stale copy.
+    finished: HashSet<u64>,
 }
 
-impl InFlight {
-    fn start(&mut self, d: &Delivery) {
-        self.deliveries.insert(d.id);
-        *self.per_subscription.entry(d.subscription_id.clone()).or_default() += 1;
+impl Lanes {
+    /// Replaces the queue with a fresh window from the outbox.
+    fn refill(&mut self, rows: Vec<Delivery>) {
+        self.parked.clear();
+        self.queue = rows
+            .into_iter()
+            .filter(|d| !self.in_flight.contains(&d.id) && !self.finished.contains(&d.id))
+            .collect();
     }
 
+    /// Takes the first queued delivery whose subscription has room, and marks it in flight.
+    /// Deliveries of saturated subscriptions met on the way are parked.
+    fn take(&mut self, per_sub: usize) -> Option<Delivery> {
+        while let Some(d) = self.queue.pop_front() {
+            let n = self.per_subscription.get(&d.subscription_id).copied().unwrap_or(0);
+            if n >= per_sub {
+                self.parked.entry(d.subscription_id.clone()).or_default().push_back(d);
+                continue;
+            }
+            self.in_flight.insert(d.id);
+            *self.per_subscription.entry(d.subscription_id.clone()).or_default() += 1;
+            return Some(d);
+        }
+        None
+    }
+
+    /// Marks a delivery finished; its subscription's next parked delivery can go next.
     fn finish(&mut self, id: u64, subscription: &WebhookId) {
-        self.deliveries.remove(&id);
+        self.in_flight.remove(&id);
+        self.finished.insert(id);
         if let Some(n) = self.per_subscription.get_mut(subscription) {
             *n -= 1;
             if *n == 0 {
                 self.per_subscription.remove(subscription);
             }
         }
+        if let Some(parked) = self.parked.get_mut(subscription) {
+            if let Some(d) = parked.pop_front() {
+                self.queue.push_front(d);
+            }
+            if parked.is_empty() {
+                self.parked.remove(subscription);
+            }
+        }
     }
 }
 
-/// The dispatcher: starts due deliveries while the pool and the subscription have room.
+fn lock(lanes: &Mutex<Lanes>) -> std::sync::MutexGuard<'_, Lanes> {
+    lanes.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A lane: sends a delivery, then takes the next one from the queue itself, until the queue has
+/// nothing it may start. Taking the next delivery in the lane, rather than going back to the
+/// dispatcher, saves a task spawn and a wake-up per delivery.
+async fn lane(shared: Arc<Shared>, lanes: Arc<Mutex<Lanes>>, first: Delivery) {
+    let per_sub = shared.config.max_in_flight_per_subscription;
+    let mut next = Some(first);
+    while let Some(d) = next {
+        let (id, sub) = (d.id, d.subscription_id.clone());
+        if let Err(e) = deliver(&shared, d).await {
+            tracing::warn!(error = %e, delivery = id, "webhooks: attempt not recorded");
+        }
+        let mut state = lock(&lanes);
+        state.finish(id, &sub);
+        next = if *shared.shutdown.borrow() {
+            None
+        } else {
+            state.take(per_sub)
+        };
+    }
+}
+
+/// The dispatcher: reads due deliveries a window at a time and runs up to
+/// [`WorkerConfig::pool_size`] lanes over them, each subscription in at most
+/// [`WorkerConfig::max_in_flight_per_subscription`] of them at once.
 ///
-/// It reads a window of due deliveries at a time into a local queue and starts from the queue
-/// as slots free up, so the store is asked once per window rather than once per answer. Only
-/// this task starts attempts, so a queued delivery cannot be sent by anyone else meanwhile.
+/// The store is asked once per window rather than once per answer. Only this worker starts
+/// attempts, so a queued delivery cannot be sent by anyone else meanwhile.
 async fn dispatch(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let store = shared.engine.store();
@@ -372,33 +437,30 @@ async fn dispatch(shared: Arc<Shared>) {
     // In-flight deliveries are still due in the store until their attempt is recorded, so the
     // window is wider than the pool to see past them.
     let window = (pool * 16).max(1024);
-    let mut in_flight = InFlight::default();
-    let mut attempts: JoinSet<(u64, WebhookId)> = JoinSet::new();
-    let mut queue: VecDeque<Delivery> = VecDeque::new();
+    let lanes: Arc<Mutex<Lanes>> = Arc::default();
+    let mut running: JoinSet<()> = JoinSet::new();
     let mut fetch = true;
     // Whether the last window was full, so that more may be due beyond it.
     let mut more = false;
     loop {
-        while let Some(done) = attempts.try_join_next() {
-            if let Ok((id, sub)) = done {
-                in_flight.finish(id, &sub);
-            }
-        }
+        while running.try_join_next().is_some() {}
         if *shutdown.borrow() {
             break;
         }
         let now = shared.engine.clock().now();
         maybe_prune(&shared, now).await;
         let mut wait = shared.config.poll_interval;
-        if fetch && in_flight.deliveries.len() < pool {
+        let start_read = fetch && {
+            let mut state = lock(&lanes);
+            state.finished.clear();
+            state.in_flight.len() < pool
+        };
+        if start_read {
             fetch = false;
             match store.due(now, window).await {
                 Ok(rows) => {
                     more = rows.len() == window;
-                    queue = rows
-                        .into_iter()
-                        .filter(|d| !in_flight.deliveries.contains(&d.id))
-                        .collect();
+                    lock(&lanes).refill(rows);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "webhooks: cannot read due deliveries; retrying");
@@ -406,39 +468,30 @@ async fn dispatch(shared: Arc<Shared>) {
                 }
             }
         }
-        // Start what the pool and each subscription's limit allow; keep the rest in order.
-        let mut blocked = VecDeque::new();
-        while in_flight.deliveries.len() < pool
-            && let Some(d) = queue.pop_front()
-        {
-            if in_flight.per_subscription.get(&d.subscription_id).copied().unwrap_or(0) >= per_sub {
-                blocked.push_back(d);
+        // Open lanes while the pool has room and the queue has something startable.
+        let (room, idle, parked) = {
+            let mut state = lock(&lanes);
+            while state.in_flight.len() < pool {
+                let Some(d) = state.take(per_sub) else { break };
+                running.spawn(lane(Arc::clone(&shared), Arc::clone(&lanes), d));
+            }
+            let room = state.in_flight.len() < pool;
+            let parked: Vec<Delivery> = if room && more {
+                state.parked.drain().flat_map(|(_, q)| q).collect()
+            } else {
+                Vec::new()
+            };
+            (room, state.queue.is_empty() && state.in_flight.is_empty(), parked)
+        };
+        if room && more {
+            // The window is exhausted with room left: what remains belongs to saturated
+            // subscriptions. Push it back so the others' deliveries behind it surface.
+            if parked.is_empty() || defer(&shared, &parked, now).await {
+                fetch = true;
                 continue;
             }
-            in_flight.start(&d);
-            let shared = Arc::clone(&shared);
-            attempts.spawn(async move {
-                let key = (d.id, d.subscription_id.clone());
-                if let Err(e) = deliver(&shared, d).await {
-                    tracing::warn!(error = %e, delivery = key.0, "webhooks: attempt not recorded");
-                }
-                key
-            });
         }
-        blocked.append(&mut queue);
-        queue = blocked;
-        // With a free slot left, the loop above went through the whole queue: what remains
-        // belongs to saturated subscriptions.
-        if more && in_flight.deliveries.len() < pool {
-            if !queue.is_empty() {
-                // The window is full of deliveries of saturated subscriptions: push them back so
-                // the others' deliveries behind them in the outbox surface.
-                defer(&shared, &queue.drain(..).collect::<Vec<_>>(), now).await;
-            }
-            fetch = true;
-            continue;
-        }
-        if queue.is_empty() && !more && attempts.is_empty() {
+        if idle && !more {
             // Nothing to do: sleep until the next delivery is due (retries wake us anyway).
             if let Ok(Some(at)) = store.next_due().await {
                 let until = (at - shared.engine.clock().now()).to_std().unwrap_or(Duration::ZERO);
@@ -447,12 +500,9 @@ async fn dispatch(shared: Arc<Shared>) {
         }
         tokio::select! {
             _ = shared.due_wake.notified() => fetch = true,
-            Some(done) = attempts.join_next(), if !attempts.is_empty() => {
-                if let Ok((id, sub)) = done {
-                    in_flight.finish(id, &sub);
-                }
-                // A slot is free: fill it from the queue, or read on when the queue ran dry.
-                if queue.is_empty() && more {
+            Some(_) = running.join_next(), if !running.is_empty() => {
+                // A lane ended: the queue ran dry for it. Read on when more may be due.
+                if more && lock(&lanes).queue.is_empty() {
                     fetch = true;
                 }
             }
@@ -461,7 +511,7 @@ async fn dispatch(shared: Arc<Shared>) {
         }
     }
     // Graceful stop: let the attempts in flight finish and be recorded.
-    while attempts.join_next().await.is_some() {}
+    while running.join_next().await.is_some() {}
 }
 
 async fn maybe_prune(shared: &Shared, now: DateTime<Utc>) {
@@ -474,9 +524,10 @@ async fn maybe_prune(shared: &Shared, now: DateTime<Utc>) {
 }
 
 /// Pushes back deliveries of saturated subscriptions so the window shows others' deliveries.
+/// Returns false when the store failed.
 /// Each delivery is the only one of its subscription at its position, so a one-position requeue
 /// moves exactly it; none of them is in flight, so none can have just succeeded.
-async fn defer(shared: &Shared, blocked: &[Delivery], now: DateTime<Utc>) {
+async fn defer(shared: &Shared, blocked: &[Delivery], now: DateTime<Utc>) -> bool {
     let at = now + SATURATION_BACKOFF;
     for d in blocked {
         if let Err(e) = shared
@@ -486,9 +537,10 @@ async fn defer(shared: &Shared, blocked: &[Delivery], now: DateTime<Utc>) {
             .await
         {
             tracing::warn!(error = %e, delivery = d.id, "webhooks: cannot defer a delivery");
-            return;
+            return false;
         }
     }
+    true
 }
 
 /// The principal the worker records health changes as.
