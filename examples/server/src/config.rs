@@ -157,7 +157,7 @@ pub fn parse_allow_list(blocks: &[String]) -> Result<AllowList, ConfigError> {
 /// # Errors
 /// [`ConfigError`] naming the first delay that does not parse.
 pub fn parse_retry_schedule(raw: &str) -> Result<Vec<Duration>, ConfigError> {
-    zoom_webhooks::parse_retry_schedule(raw)
+    zoom_webhooks::parse_schedule(raw)
         .map_err(|e| ConfigError::new("--webhook-retry-schedule (ZOOM_WEBHOOK_RETRY_SCHEDULE)", e.to_string()))
 }
 

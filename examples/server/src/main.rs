@@ -44,7 +44,8 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone());
+    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone())
+        .map_err(|e| format!("webhook worker: {e}"))?;
 
     let base = format!("http://{local}");
     println!("zoom-server listening on {base}");

@@ -79,7 +79,7 @@ async fn the_whole_lifecycle_over_sockets() {
     let bootstrap = Bootstrap::from_values(Some("admin".into()), Some("s3cret-admin".into()), Some("acme".into())).unwrap();
     let server = Server::start(&args, &bootstrap).await.unwrap();
     assert_eq!(server.store_spec, StoreSpec::Sqlite(db.clone()));
-    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone());
+    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone()).unwrap();
     let app = server.router();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
