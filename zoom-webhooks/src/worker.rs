@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     pub(crate) config: WorkerConfig,
     client: reqwest::Client,
     /// Wakes the follower: something was committed.
-    log_wake: Notify,
+    log_wake: Arc<Notify>,
     /// Wakes the dispatcher: something became due.
     due_wake: Notify,
     shutdown: watch::Sender<bool>,
@@ -98,7 +98,7 @@ impl Worker {
             engine,
             config,
             client,
-            log_wake: Notify::new(),
+            log_wake: Arc::new(Notify::new()),
             due_wake: Notify::new(),
             shutdown,
             failing_since: Mutex::new(HashMap::new()),
@@ -116,6 +116,12 @@ impl WorkerHandle {
     /// Wakes the worker right away, e.g. after a commit, instead of at its next poll.
     pub fn notify(&self) {
         self.shared.log_wake.notify_one();
+    }
+
+    /// The notifier [`WorkerHandle::notify`] uses, to hand to code that commits (such as
+    /// `zoom-http`'s `commits` option): `notify_one()` on it after a write wakes the worker at once.
+    pub fn commit_notifier(&self) -> Arc<Notify> {
+        Arc::clone(&self.shared.log_wake)
     }
 
     /// Sends a subscription's events in `range` again: events already delivered become pending

@@ -87,6 +87,8 @@ type Behaviour = Arc<dyn Fn(usize, &Received) -> Reply + Send + Sync>;
 pub struct Receiver {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Received>>>,
+    /// Requests being handled now, and the most ever handled at once.
+    gauge: Arc<Mutex<(usize, usize)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -105,11 +107,17 @@ impl Receiver {
     /// Answers `behaviour(n, request)` to the `n`-th request (0-based).
     pub async fn start(behaviour: impl Fn(usize, &Received) -> Reply + Send + Sync + 'static) -> Self {
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let gauge: Arc<Mutex<(usize, usize)>> = Arc::default();
         let behaviour: Behaviour = Arc::new(behaviour);
-        let state = (Arc::clone(&seen), behaviour);
+        let state = (Arc::clone(&seen), behaviour, Arc::clone(&gauge));
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let (seen, behaviour) = state.clone();
+            let (seen, behaviour, gauge) = state.clone();
             async move {
+                {
+                    let mut g = gauge.lock().unwrap();
+                    g.0 += 1;
+                    g.1 = g.1.max(g.0);
+                }
                 assert_eq!(method, Method::POST);
                 let received = Received {
                     path: uri.path().to_owned(),
@@ -129,6 +137,9 @@ impl Receiver {
                 if !reply.delay.is_zero() {
                     tokio::time::sleep(reply.delay).await;
                 }
+                // Counted down before the answer is written, so the sender cannot have sent its
+                // next request yet.
+                gauge.lock().unwrap().0 -= 1;
                 let mut response: Response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
                 for (k, v) in reply.headers {
                     response.headers_mut().insert(k, v.parse().unwrap());
@@ -141,7 +152,17 @@ impl Receiver {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, seen, task }
+        Self {
+            addr,
+            seen,
+            gauge,
+            task,
+        }
+    }
+
+    /// The most requests this receiver was handling at once.
+    pub fn max_concurrency(&self) -> usize {
+        self.gauge.lock().unwrap().1
     }
 
     pub fn url(&self, path: &str) -> String {
