@@ -598,3 +598,37 @@ async fn the_commit_notifier_wakes_the_worker() {
     }
     worker.shutdown().await;
 }
+
+/// A backlog of one stuck subscription larger than the dispatcher's window does not hide the
+/// deliveries of others queued behind it in the outbox.
+#[tokio::test]
+async fn a_backlog_wider_than_the_window_does_not_starve_the_others() {
+    let engine = engine().await;
+    let stuck = Receiver::start(|_, _| Reply::ok().after(Duration::from_secs(30))).await;
+    let fast = Receiver::ok().await;
+    subscribe(&engine, &stuck.url("/stuck"), &["meeting.created"]).await;
+    // More than the window (1024 for a small pool): all of them due before the others'.
+    for i in 0..1100 {
+        schedule(&engine, &format!("Backlog {i}")).await;
+    }
+    let config = WorkerConfig {
+        max_in_flight_per_subscription: 1,
+        pool_size: 2,
+        timeout: Duration::from_secs(60),
+        ..config("1h")
+    };
+    let worker = Worker::spawn(Arc::clone(&engine), config).unwrap();
+    let head = engine.store().head_position().await.unwrap();
+    eventually("the backlog to be enqueued", || async {
+        engine.store().checkpoint("zoom-webhooks").await.unwrap() >= head
+    })
+    .await;
+    subscribe(&engine, &fast.url("/fast"), &["meeting.created"]).await;
+    for i in 0..3 {
+        schedule(&engine, &format!("Behind {i}")).await;
+    }
+    worker.notify();
+    fast.wait_for(3).await;
+    assert_eq!(stuck.count(), 1);
+    drop(worker);
+}
