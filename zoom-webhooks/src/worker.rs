@@ -61,6 +61,9 @@ pub(crate) struct Shared {
 }
 
 /// Controls a running worker: wake it after a commit, redeliver, prune, stop it.
+///
+/// Dropping the handle does not stop the worker: its tasks run until the runtime shuts down.
+/// Call [`WorkerHandle::shutdown`] for a graceful stop.
 pub struct WorkerHandle {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
