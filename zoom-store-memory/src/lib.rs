@@ -238,15 +238,15 @@ impl DeliveryStore for MemoryStore {
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
         let inner = self.lock();
-        let mut due: Vec<Delivery> = inner
+        // Sort references and clone only the rows returned: the outbox may hold many due rows
+        // (bodies included) while the caller asks for a window of them.
+        let mut due: Vec<&Delivery> = inner
             .deliveries
             .values()
             .filter(|d| d.state == DeliveryState::Pending && d.next_attempt_at.is_some_and(|t| t <= now))
-            .cloned()
             .collect();
-        due.sort_by_key(|d| (d.next_attempt_at, d.id));
-        due.truncate(limit);
-        Ok(due)
+        due.sort_unstable_by_key(|d| (d.next_attempt_at, d.id));
+        Ok(due.into_iter().take(limit).cloned().collect())
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

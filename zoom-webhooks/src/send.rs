@@ -1,0 +1,216 @@
+//! One HTTP attempt: build the client, sign, POST, classify the answer.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use zoom_core::signature::{WebhookSecret, sign_request};
+use zoom_core::webhook::address::AllowList;
+
+use crate::WebhookError;
+use crate::config::{USER_AGENT, WorkerConfig};
+use crate::guard::{GuardedResolver, check_destination};
+
+/// Builds the delivery client: redirects never followed, no proxy (a proxy would connect on our
+/// behalf and bypass the address checks), the guarded resolver, certificate verification on
+/// (the default), and the whole-request timeout.
+///
+/// # Errors
+/// [`WebhookError::Client`] when the TLS backend cannot be initialised.
+pub(crate) fn client(config: &WorkerConfig) -> Result<reqwest::Client, WebhookError> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(GuardedResolver::new(config.allow.clone()))
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .pool_max_idle_per_host(config.max_in_flight_per_subscription.max(1))
+        .build()
+        .map_err(|e| WebhookError::Client(chain(&e)))
+}
+
+/// What one attempt produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// The status code, when the receiver answered.
+    pub status: Option<u16>,
+    /// Time to the answer (and the capped body) or to the error.
+    pub latency: Duration,
+    /// What went wrong, `None` on 2xx.
+    pub error: Option<String>,
+    /// A `Retry-After` delay on 429 and 503.
+    pub retry_after: Option<Duration>,
+}
+
+/// The parts of an attempt that do not change between retries.
+pub(crate) struct Request<'a> {
+    pub url: &'a str,
+    pub event_id: &'a str,
+    pub body: &'a str,
+    pub secrets: &'a [WebhookSecret],
+}
+
+/// Sends one signed attempt. Never fails: every problem becomes an [`Answer`] with an error.
+pub(crate) async fn attempt(
+    client: &reqwest::Client,
+    allow: &AllowList,
+    max_body: usize,
+    request: Request<'_>,
+    now: DateTime<Utc>,
+) -> Answer {
+    let started = Instant::now();
+    let fail = |error: String| Answer {
+        status: None,
+        latency: started.elapsed(),
+        error: Some(error),
+        retry_after: None,
+    };
+    let url = match url::Url::parse(request.url) {
+        Ok(u) => u,
+        Err(e) => return fail(format!("destination refused: bad URL ({e})")),
+    };
+    if let Err(e) = check_destination(&url, allow) {
+        return fail(e.to_string());
+    }
+    // A fresh timestamp on every attempt; the id stays the event id.
+    let signed = sign_request(
+        request.secrets,
+        request.event_id,
+        now.timestamp(),
+        request.body.as_bytes(),
+    );
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in signed.pairs() {
+        match HeaderValue::from_str(value) {
+            Ok(v) => {
+                headers.insert(name, v);
+            }
+            Err(_) => return fail(format!("cannot send header {name}")),
+        }
+    }
+    let response = client
+        .post(url)
+        .headers(headers)
+        .body(request.body.to_owned())
+        .send()
+        .await;
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => return fail(describe(&e)),
+    };
+    let status = response.status().as_u16();
+    let retry_after = matches!(status, 429 | 503)
+        .then(|| response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| parse_retry_after(v, now));
+    // Read a small capped part of the body: enough to quote in the delivery log, never more, so
+    // a receiver answering with gigabytes cannot hold a worker.
+    let mut snippet = Vec::new();
+    while snippet.len() < max_body {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max_body - snippet.len();
+                snippet.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Answer {
+                    status: Some(status),
+                    latency: started.elapsed(),
+                    error: Some(format!("reading the answer: {}", describe(&e))),
+                    retry_after,
+                };
+            }
+        }
+    }
+    let latency = started.elapsed();
+    let error = match status {
+        200..=299 => None,
+        300..=399 => Some(format!(
+            "HTTP {status}: redirects are not followed{}",
+            response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|l| format!(" (Location: {})", truncate(l, 200)))
+                .unwrap_or_default()
+        )),
+        _ => {
+            let text = String::from_utf8_lossy(&snippet);
+            let text = truncate(text.trim(), 200);
+            Some(if text.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("HTTP {status}: {text}")
+            })
+        }
+    };
+    Answer {
+        status: Some(status),
+        latency,
+        error,
+        retry_after,
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).filter(|c| !c.is_control()).collect()
+}
+
+/// A `reqwest` error with its causes, since the top-level message alone ("error sending
+/// request") hides whether it was a refusal, a timeout or a reset.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!("timed out: {}", chain(e));
+    }
+    chain(e)
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Parses `Retry-After`: delay seconds, or an HTTP date (IMF-fixdate, which RFC 2822 parsing
+/// accepts). A date in the past is a zero delay.
+pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        let now = Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).single().expect("time");
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+}
