@@ -42,7 +42,12 @@ async fn call(app: &Router, uri: &str) -> Bytes {
         Err(e) => match e {},
     };
     assert_eq!(response.status(), StatusCode::OK);
-    response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default()
+    response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
 }
 
 async fn rate(app: &Router, uri: &str, n: usize) -> f64 {
@@ -59,7 +64,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("HTTP_BENCH_REQUESTS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let n: usize = std::env::var("HTTP_BENCH_REQUESTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
@@ -114,7 +122,10 @@ fn main() {
             theirs.push(rate(&floor, &uri, n).await);
         }
         let (ours, theirs) = (median(ours), median(theirs));
-        println!("GET /v1/meetings/{{id}} ({} bytes), oneshot, {n} requests x 5 rounds, median:", bytes.len());
+        println!(
+            "GET /v1/meetings/{{id}} ({} bytes), oneshot, {n} requests x 5 rounds, median:",
+            bytes.len()
+        );
         println!("  zoom-http router      {ours:>12.0} req/s");
         println!("  minimal axum handler  {theirs:>12.0} req/s");
         println!("  ratio                 {:>12.2}", ours / theirs);

@@ -16,6 +16,24 @@ use zoom_core::principal::Principal;
 use zoom_core::store::DeliveryAttempt;
 use zoom_core::webhook::{Health, Subscription, catalogue::FILE_URL_TTL};
 
+/// RFC 3339 instants written in one step: chrono's own `Serialize` formats through
+/// `collect_str`, which escapes character by character and was the largest cost of a read.
+mod instant {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::Serializer;
+
+    pub(super) fn one<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+
+    pub(super) fn maybe<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => one(t, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- enums
 
 /// A meeting's lifecycle state.
@@ -394,6 +412,7 @@ pub struct MeetingView {
     /// The topic.
     pub topic: String,
     /// Planned start.
+    #[serde(serialize_with = "instant::one")]
     pub start_time: DateTime<Utc>,
     /// Planned length in minutes (advisory).
     pub duration_minutes: u32,
@@ -417,12 +436,13 @@ pub struct MeetingView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_count: Option<u32>,
     /// When it was scheduled.
+    #[serde(serialize_with = "instant::one")]
     pub created_at: DateTime<Utc>,
     /// When it went live.
-    #[serde(default)]
+    #[serde(default, serialize_with = "instant::maybe")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended or was cancelled.
-    #[serde(default)]
+    #[serde(default, serialize_with = "instant::maybe")]
     pub ended_at: Option<DateTime<Utc>>,
     /// The version of its event stream (the SSE `id`).
     pub version: u64,
@@ -526,8 +546,10 @@ pub struct ParticipantView {
     /// `waiting`, `joined` or `left`.
     pub status: ParticipantStatusView,
     /// When they entered the meeting.
+    #[serde(serialize_with = "instant::maybe")]
     pub joined_at: Option<DateTime<Utc>>,
     /// When they left.
+    #[serde(serialize_with = "instant::maybe")]
     pub left_at: Option<DateTime<Utc>>,
     /// Microphone muted.
     pub audio_muted: bool,
@@ -585,6 +607,7 @@ pub struct RecordingFileView {
     /// Signed download URL, valid until `expires_at`.
     pub url: String,
     /// When `url` stops working.
+    #[serde(serialize_with = "instant::one")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -598,10 +621,13 @@ pub struct RecordingView {
     /// `recording`, `processing`, `completed` or `failed`.
     pub state: RecordingStateView,
     /// When it started.
+    #[serde(serialize_with = "instant::one")]
     pub started_at: DateTime<Utc>,
     /// When it stopped.
+    #[serde(serialize_with = "instant::maybe")]
     pub stopped_at: Option<DateTime<Utc>>,
     /// When files were reported or the pipeline failed.
+    #[serde(serialize_with = "instant::maybe")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Length reported by the pipeline.
     pub duration_seconds: Option<u64>,
@@ -689,6 +715,7 @@ pub struct WebhookView {
     /// `healthy`, `degraded` or `disabled`.
     pub state: HealthView,
     /// When created.
+    #[serde(serialize_with = "instant::one")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -721,6 +748,7 @@ pub struct WebhookCreated {
     /// `healthy`.
     pub state: HealthView,
     /// When created.
+    #[serde(serialize_with = "instant::one")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -752,6 +780,7 @@ pub struct DeliveryView {
     /// 1 for the first attempt.
     pub attempt: u32,
     /// When it was sent.
+    #[serde(serialize_with = "instant::one")]
     pub attempted_at: DateTime<Utc>,
     /// The receiver's status code, `null` when it did not answer.
     pub status_code: Option<u16>,
@@ -760,6 +789,7 @@ pub struct DeliveryView {
     /// What went wrong, if anything.
     pub error: Option<String>,
     /// When the next attempt is due; `null` after success or the last retry.
+    #[serde(serialize_with = "instant::maybe")]
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 

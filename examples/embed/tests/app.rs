@@ -26,10 +26,18 @@ async fn schedules_a_meeting_through_the_embedded_router() {
 
     let denied = app
         .clone()
-        .oneshot(Request::get("/v1/meetings").header("authorization", "Bearer wrong").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/v1/meetings")
+                .header("authorization", "Bearer wrong")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
-    let own = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let own = app
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(own.status(), StatusCode::OK);
 }
