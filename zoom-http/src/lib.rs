@@ -18,8 +18,9 @@
 //! - Every response carries `x-request-id` (the client's, or a new UUID), and every request runs
 //!   in a `tracing` span that names it.
 //! - Graceful shutdown is the server's: serve the router with
-//!   `axum::serve(listener, app).with_graceful_shutdown(signal)`; in-flight requests finish and
-//!   open event streams end when the server drops their connections.
+//!   `axum::serve(listener, app).with_graceful_shutdown(signal)`, and give the router a
+//!   [`ApiConfig::shutdown`] receiver that the signal flips to `true`: event streams, which never
+//!   end by themselves, then close, and the server's wait for open connections ends.
 //!
 //! # Example
 //! ```
@@ -119,6 +120,9 @@ pub struct ApiConfig {
     pub sse_keep_alive: Duration,
     /// How often an event stream looks for new events. Default 250 ms.
     pub sse_poll: Duration,
+    /// When this turns `true`, open event streams end, so a graceful shutdown is not held up by
+    /// clients that never hang up. `None`: streams end only when their clients leave.
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for ApiConfig {
@@ -127,6 +131,7 @@ impl Default for ApiConfig {
             body_limit: 1024 * 1024,
             sse_keep_alive: Duration::from_secs(15),
             sse_poll: Duration::from_millis(250),
+            shutdown: None,
         }
     }
 }

@@ -148,3 +148,35 @@ async fn stream_over_a_socket_delivers_live_events_and_resumes() {
     assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase: {events:?}");
     server.abort();
 }
+
+/// A shutdown signal ends an open stream, so graceful shutdown does not wait on it forever.
+#[tokio::test]
+async fn shutdown_ends_open_streams() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let app = app_with(zoom_http::ApiConfig {
+        sse_poll: Duration::from_millis(10),
+        shutdown: Some(rx),
+        ..Default::default()
+    })
+    .await;
+    let id = schedule(&app, "alice", json!({})).await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(get(format!("/v1/meetings/{id}/events")).token("alice").request())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    // Open and idle: no frame arrives while the server runs.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), body.frame())
+            .await
+            .is_err()
+    );
+    tx.send(true).unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), body.collect()).await;
+    assert!(end.is_ok(), "the stream did not end after shutdown");
+}

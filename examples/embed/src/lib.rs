@@ -59,6 +59,18 @@ impl Authenticator for ApiKeys {
 /// # Errors
 /// When the engine cannot open its store.
 pub async fn app(keys: ApiKeys) -> Result<Router, zoom_core::EngineError> {
+    app_with_shutdown(keys, None).await
+}
+
+/// [`app`], with a receiver that ends open event streams when it turns `true` (for graceful
+/// shutdown).
+///
+/// # Errors
+/// When the engine cannot open its store.
+pub async fn app_with_shutdown(
+    keys: ApiKeys,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Result<Router, zoom_core::EngineError> {
     let engine = zoom_core::Engine::open(
         Arc::new(zoom_store_memory::MemoryStore::new()),
         Arc::new(zoom_core::clock::SystemClock),
@@ -66,7 +78,11 @@ pub async fn app(keys: ApiKeys) -> Result<Router, zoom_core::EngineError> {
         zoom_core::EngineConfig::default(),
     )
     .await?;
-    let meetings = zoom_http::router(Arc::new(engine), Arc::new(keys), ApiConfig::default());
+    let config = ApiConfig {
+        shutdown,
+        ..ApiConfig::default()
+    };
+    let meetings = zoom_http::router(Arc::new(engine), Arc::new(keys), config);
     Ok(Router::new()
         .route("/", get(|| async { "my product, with meetings under /v1\n" }))
         .merge(meetings))

@@ -33,6 +33,28 @@ struct Cursor {
     after: u64,
     ready: VecDeque<Event>,
     polled: bool,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl Cursor {
+    /// Whether the server is shutting down.
+    fn closing(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Sleeps for `poll`, or less when shutdown begins.
+    async fn pause(&mut self, poll: std::time::Duration) {
+        match &mut self.shutdown {
+            Some(rx) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    // A dropped sender also ends the wait; `closing` then decides.
+                    _ = rx.changed() => {}
+                }
+            }
+            None => tokio::time::sleep(poll).await,
+        }
+    }
 }
 
 /// Streams the meeting's events.
@@ -72,6 +94,7 @@ pub(crate) async fn stream(
     let meeting = api.engine.meeting(&principal, &id).await?;
     let after = last.unwrap_or(meeting.version);
     let poll = api.config.sse_poll;
+    let shutdown = api.config.shutdown.clone();
     let keep_alive = api.config.sse_keep_alive;
     let cursor = Cursor {
         api,
@@ -80,14 +103,21 @@ pub(crate) async fn stream(
         after,
         ready: VecDeque::new(),
         polled: false,
+        shutdown,
     };
     let events = futures::stream::unfold(cursor, move |mut c| async move {
         loop {
+            if c.closing() {
+                return None;
+            }
             if let Some(event) = c.ready.pop_front() {
                 return Some((Ok::<_, Infallible>(event), c));
             }
             if c.polled {
-                tokio::time::sleep(poll).await;
+                c.pause(poll).await;
+                if c.closing() {
+                    return None;
+                }
             }
             c.polled = true;
             let rows = match c.api.engine.meeting_events(&c.principal, &c.id, c.after, BATCH).await {
