@@ -214,3 +214,127 @@ impl Query {
 
 /// The names every list accepts.
 pub(crate) const PAGE_PARAMS: [&str; 2] = ["page_size", "cursor"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    fn json_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        size: u32,
+        #[serde(default)]
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    #[test]
+    fn body_errors_name_their_field() {
+        let h = json_headers();
+        let e = json::<Sample>(
+            &h,
+            &Bytes::from_static(br#"{"name":"a","size":1,"inner":{"flag":true,"x":1}}"#),
+        )
+        .unwrap_err();
+        assert_eq!((e.code(), e.field()), ("unknown_field", Some("inner.x")));
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a"}"#)).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_field", Some("size")));
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","size":-1}"#)).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_field", Some("size")));
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","size":1,"inner":{}}"#)).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_field", Some("inner.flag")));
+        let e = json::<Sample>(&HeaderMap::new(), &Bytes::from_static(b"{}")).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/Merge-Patch+JSON; charset=utf-8"),
+        );
+        assert!(json::<Sample>(&odd, &Bytes::from_static(br#"{"name":"a","size":1}"#)).is_ok());
+    }
+
+    #[test]
+    fn queries_refuse_unknown_and_repeated_names() {
+        let q = Query::parse(Some("page_size=5&cursor=a%2Bb"), &PAGE_PARAMS).unwrap();
+        assert_eq!((q.get("page_size"), q.get("cursor")), (Some("5"), Some("a+b")));
+        assert_eq!(
+            Query::parse(Some("x=1"), &PAGE_PARAMS).unwrap_err().code(),
+            "unknown_field"
+        );
+        assert_eq!(
+            Query::parse(Some("cursor=1&cursor=2"), &PAGE_PARAMS)
+                .unwrap_err()
+                .field(),
+            Some("cursor")
+        );
+        assert_eq!(
+            Query::parse(Some("page_size=x"), &PAGE_PARAMS)
+                .unwrap()
+                .page()
+                .unwrap_err()
+                .field(),
+            Some("page_size")
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        let mut h = HeaderMap::new();
+        assert_eq!(idempotency_key(&h).unwrap(), None);
+        h.insert("idempotency-key", HeaderValue::from_static("abc-123"));
+        assert_eq!(idempotency_key(&h).unwrap().as_deref(), Some("abc-123"));
+        h.insert("idempotency-key", HeaderValue::from_static("has space"));
+        assert!(idempotency_key(&h).is_err());
+        h.insert("idempotency-key", HeaderValue::from_str(&"k".repeat(256)).unwrap());
+        assert!(idempotency_key(&h).is_err());
+    }
+
+    proptest! {
+        /// Any bytes as a body: a value or a 400 problem, never a panic.
+        #[test]
+        fn any_body_parses_or_is_a_400(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(e) = json::<Sample>(&json_headers(), &Bytes::from(body)) {
+                prop_assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+            }
+        }
+
+        /// Any JSON object: a value or a 400 naming a field.
+        #[test]
+        fn any_object_parses_or_names_a_field(
+            obj in prop::collection::btree_map("[a-z]{1,6}", prop_oneof![
+                Just(serde_json::json!(1)), Just(serde_json::json!("s")), Just(serde_json::json!(null)),
+                Just(serde_json::json!({"flag": true})), Just(serde_json::json!([]))], 0..5)
+        ) {
+            let value = serde_json::Value::Object(obj.into_iter().collect());
+            if let Err(e) = from_value::<Sample>(value) {
+                prop_assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+                prop_assert!(e.field().is_some_and(|f| !f.is_empty()), "{:?}", e);
+            }
+        }
+
+        /// Any query string: pairs or a 400, never a panic.
+        #[test]
+        fn any_query_parses_or_is_a_400(raw in "[a-z_=&%0-9A-F+]{0,40}") {
+            match Query::parse(Some(&raw), &PAGE_PARAMS) {
+                Ok(q) => { let _ = q.page(); }
+                Err(e) => prop_assert_eq!(e.status_code(), StatusCode::BAD_REQUEST),
+            }
+        }
+    }
+}
