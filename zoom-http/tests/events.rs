@@ -34,6 +34,18 @@ async fn stream_errors_are_problems() {
         .send(&app)
         .await;
     assert_eq!((a.status, a.field()), (StatusCode::BAD_REQUEST, "Last-Event-ID"));
+    for beyond in ["2", "18446744073709551615"] {
+        let a = get(format!("/v1/meetings/{id}/events"))
+            .token("alice")
+            .header("last-event-id", beyond)
+            .send(&app)
+            .await;
+        assert_eq!(
+            (a.status, a.field()),
+            (StatusCode::BAD_REQUEST, "Last-Event-ID"),
+            "{beyond}"
+        );
+    }
 }
 
 /// One parsed server-sent event.

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -75,9 +75,11 @@ pub(crate) async fn stream(
     State(api): State<Api>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let principal = extract::principal(&api, &headers).await?;
     let id = meeting_id(&path(id)?)?;
+    extract::Query::parse(raw.as_deref(), &[])?;
     let last = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(
@@ -92,6 +94,17 @@ pub(crate) async fn stream(
     // Reading the meeting checks scope and visibility before the stream opens, so those failures
     // are problems with a status rather than an empty stream.
     let meeting = api.engine.meeting(&principal, &id).await?;
+    // Versions never go backwards and the store is shared by every instance, so an id beyond the
+    // current version was never sent by this meeting's stream.
+    if last.is_some_and(|v| v > meeting.version) {
+        return Err(Problem::invalid_field(
+            "Last-Event-ID",
+            format!(
+                "Last-Event-ID is beyond this meeting's last event ({})",
+                meeting.version
+            ),
+        ));
+    }
     let after = last.unwrap_or(meeting.version);
     let poll = api.config.sse_poll;
     let shutdown = api.config.shutdown.clone();
