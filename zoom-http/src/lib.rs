@@ -253,14 +253,14 @@ fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", tag = "meta",
+#[utoipa::path(get, path = "/healthz", operation_id = "meta.healthz", tag = "meta",
     responses((status = 200, description = "Serving", body = Health200)))]
 async fn healthz() -> Response {
     (StatusCode::OK, axum::Json(Health200 { status: "ok".into() })).into_response()
 }
 
 /// The join-token public keys (current and previous).
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta",
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "meta.jwks", tag = "meta",
     responses((status = 200, description = "A JWKS", body = Jwks)))]
 async fn jwks(State(api): State<Api>) -> Response {
     (StatusCode::OK, axum::Json(api.engine.jwks())).into_response()

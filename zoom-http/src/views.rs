@@ -39,6 +39,7 @@ mod instant {
 /// A meeting's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = MeetingState)]
 pub enum MeetingStateView {
     /// Scheduled, editable.
     Scheduled,
@@ -64,6 +65,7 @@ impl From<MeetingState> for MeetingStateView {
 /// Automatic recording when the meeting goes live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = AutoRecording)]
 pub enum AutoRecordingView {
     /// No automatic recording.
     None,
@@ -96,6 +98,7 @@ impl From<AutoRecordingView> for AutoRecording {
 /// A participant's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Role)]
 pub enum RoleView {
     /// The meeting's host.
     Host,
@@ -128,6 +131,7 @@ impl From<RoleView> for Role {
 /// Where a participant session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ParticipantStatus)]
 pub enum ParticipantStatusView {
     /// In the waiting room.
     Waiting,
@@ -150,6 +154,7 @@ impl From<ParticipantStatus> for ParticipantStatusView {
 /// Why a participant left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = LeftReason)]
 pub enum LeftReasonView {
     /// They left.
     Left,
@@ -172,6 +177,7 @@ impl From<LeftReason> for LeftReasonView {
 /// A cloud recording's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = RecordingState)]
 pub enum RecordingStateView {
     /// Recording now.
     Recording,
@@ -197,6 +203,7 @@ impl From<RecordingState> for RecordingStateView {
 /// The kind of a recording file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = FileType)]
 pub enum FileTypeView {
     /// Audio and video.
     Video,
@@ -237,6 +244,7 @@ impl From<FileTypeView> for FileType {
 /// A webhook subscription's delivery health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = WebhookHealth)]
 pub enum HealthView {
     /// Deliveries succeed.
     Healthy,
@@ -286,6 +294,7 @@ impl From<SettingsInput> for MeetingSettings {
 
 /// Meeting settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Settings)]
 pub struct SettingsView {
     /// Automatic recording.
     pub auto_recording: AutoRecordingView,
@@ -402,6 +411,7 @@ impl From<PatchInput> for meeting::MeetingPatch {
 
 /// A meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Meeting)]
 pub struct MeetingView {
     /// `mtg_…`.
     pub id: String,
@@ -519,6 +529,7 @@ impl From<JoinTokenInput> for meeting::JoinRequest {
 
 /// An issued join token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = JoinToken)]
 pub struct JoinTokenView {
     /// The signed token (EdDSA JWT with `kid`), valid once.
     pub jwt: String,
@@ -532,6 +543,7 @@ pub struct JoinTokenView {
 
 /// A participant session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Participant)]
 pub struct ParticipantView {
     /// `par_…`.
     pub participant_id: String,
@@ -598,6 +610,7 @@ pub struct ParticipantPatchInput {
 
 /// A recording file as read: a freshly signed URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = RecordingFile)]
 pub struct RecordingFileView {
     /// `video`, `audio`, `transcript`, `chat` or `timeline`.
     #[serde(rename = "type")]
@@ -613,6 +626,7 @@ pub struct RecordingFileView {
 
 /// A cloud recording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Recording)]
 pub struct RecordingView {
     /// `rec_…`.
     pub recording_id: String,
@@ -699,6 +713,7 @@ pub struct WebhookInput {
 
 /// A webhook subscription (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookView {
     /// `whk_…`.
     pub id: String,
@@ -754,6 +769,7 @@ pub struct WebhookCreated {
 
 /// A rotated secret (the previous one keeps signing for 24 hours).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SecretRotated)]
 pub struct SecretRotatedView {
     /// `whk_…`.
     pub id: String,
@@ -772,6 +788,7 @@ pub struct WebhookList {
 
 /// One delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Delivery)]
 pub struct DeliveryView {
     /// The event (also `webhook-id`).
     pub event_id: String,
@@ -829,6 +846,7 @@ pub struct MediaJoinInput {
 
 /// The participant a redeemed join token became.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = MediaJoin)]
 pub struct MediaJoinView {
     /// `par_…`.
     pub participant_id: String,

@@ -84,6 +84,20 @@ fn every_route_is_documented() {
     );
 }
 
+/// Operation ids are unique, as OpenAPI requires (code generators name functions after them).
+#[test]
+fn operation_ids_are_unique() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, ops) in doc()["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(seen.insert(id.to_owned()), "{id} is used twice");
+        }
+    }
+}
+
 /// Request bodies are documented with their schemas, and unknown fields are refused by them too.
 #[test]
 fn request_bodies_have_schemas() {

@@ -58,7 +58,7 @@ impl Cursor {
 }
 
 /// Streams the meeting's events.
-#[utoipa::path(get, path = "/v1/meetings/{id}/events", tag = "meetings",
+#[utoipa::path(get, path = "/v1/meetings/{id}/events", operation_id = "events.stream", tag = "meetings",
     params(
         ("id" = String, Path, description = "`mtg_…`"),
         ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this version; without it the stream starts at now"),

@@ -17,7 +17,7 @@ use crate::views::{
 };
 
 /// Redeems a join token: the participant joins, or waits behind the waiting room.
-#[utoipa::path(post, path = "/v1/media/joins", tag = "media",
+#[utoipa::path(post, path = "/v1/media/joins", operation_id = "media.join", tag = "media",
     request_body = MediaJoinInput,
     responses(
         (status = 201, description = "The new participant", body = MediaJoinView),
@@ -54,7 +54,7 @@ pub(crate) async fn join(
 }
 
 /// Reports that a participant left. A duplicate leave is a no-op.
-#[utoipa::path(post, path = "/v1/media/leaves", tag = "media",
+#[utoipa::path(post, path = "/v1/media/leaves", operation_id = "media.leave", tag = "media",
     request_body = MediaLeaveInput,
     responses(
         (status = 200, description = "The participant, left", body = ParticipantView),
@@ -136,7 +136,7 @@ async fn finish(
 }
 
 /// Reports a recording's files; it becomes `completed`.
-#[utoipa::path(post, path = "/v1/media/recordings/{rec_id}:complete", tag = "media",
+#[utoipa::path(post, path = "/v1/media/recordings/{rec_id}:complete", operation_id = "media.complete", tag = "media",
     params(("rec_id" = String, Path, description = "`rec_…`")),
     request_body = RecordingCompleteInput,
     responses(
@@ -176,7 +176,7 @@ pub(crate) async fn complete(
 }
 
 /// Reports that the pipeline failed; the recording becomes `failed`.
-#[utoipa::path(post, path = "/v1/media/recordings/{rec_id}:fail", tag = "media",
+#[utoipa::path(post, path = "/v1/media/recordings/{rec_id}:fail", operation_id = "media.fail", tag = "media",
     params(("rec_id" = String, Path, description = "`rec_…`")),
     request_body = RecordingFailInput,
     responses(

@@ -15,7 +15,7 @@ use crate::problem::{Problem, ProblemDocument};
 use crate::views::{JoinTokenInput, JoinTokenView, MeetingList, MeetingView, PatchInput, ScheduleInput};
 
 /// Schedules a meeting.
-#[utoipa::path(post, path = "/v1/meetings", tag = "meetings",
+#[utoipa::path(post, path = "/v1/meetings", operation_id = "meetings.schedule", tag = "meetings",
     request_body = ScheduleInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the first answer")),
     responses(
@@ -47,7 +47,7 @@ pub(crate) async fn schedule(
 }
 
 /// Lists the account's meetings.
-#[utoipa::path(get, path = "/v1/meetings", tag = "meetings",
+#[utoipa::path(get, path = "/v1/meetings", operation_id = "meetings.list", tag = "meetings",
     params(
         ("host_id" = Option<String>, Query, description = "Only meetings this user hosts"),
         ("from" = Option<String>, Query, description = "Only meetings starting at or after (RFC 3339)"),
@@ -111,7 +111,7 @@ pub(crate) async fn list(
 }
 
 /// Reads a meeting (with `participant_count` while LIVE).
-#[utoipa::path(get, path = "/v1/meetings/{id}", tag = "meetings",
+#[utoipa::path(get, path = "/v1/meetings/{id}", operation_id = "meetings.get", tag = "meetings",
     params(("id" = String, Path, description = "`mtg_…`")),
     responses(
         (status = 200, description = "The meeting", body = MeetingView),
@@ -135,7 +135,7 @@ pub(crate) async fn get(
 }
 
 /// Edits a meeting.
-#[utoipa::path(patch, path = "/v1/meetings/{id}", tag = "meetings",
+#[utoipa::path(patch, path = "/v1/meetings/{id}", operation_id = "meetings.patch", tag = "meetings",
     params(("id" = String, Path, description = "`mtg_…`")),
     request_body = PatchInput,
     responses(
@@ -175,7 +175,7 @@ pub(crate) async fn patch(
 }
 
 /// Cancels a scheduled meeting; it stays readable as CANCELLED.
-#[utoipa::path(delete, path = "/v1/meetings/{id}", tag = "meetings",
+#[utoipa::path(delete, path = "/v1/meetings/{id}", operation_id = "meetings.cancel", tag = "meetings",
     params(("id" = String, Path, description = "`mtg_…`")),
     responses(
         (status = 204, description = "Cancelled"),
@@ -218,7 +218,7 @@ pub(crate) async fn action(
 }
 
 /// Ends a live meeting (its active recording stops).
-#[utoipa::path(post, path = "/v1/meetings/{id}:end", tag = "meetings",
+#[utoipa::path(post, path = "/v1/meetings/{id}:end", operation_id = "meetings.end", tag = "meetings",
     params(("id" = String, Path, description = "`mtg_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(
@@ -252,7 +252,7 @@ pub(crate) async fn end(
 }
 
 /// Issues a join token for the SFU.
-#[utoipa::path(post, path = "/v1/meetings/{id}/joinToken", tag = "meetings",
+#[utoipa::path(post, path = "/v1/meetings/{id}/joinToken", operation_id = "meetings.join_token", tag = "meetings",
     params(
         ("id" = String, Path, description = "`mtg_…`"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays return the first token"),

@@ -23,7 +23,7 @@ fn participant_reply(m: &Meeting, pid: &ParticipantId) -> Result<Response, Probl
 }
 
 /// Lists a meeting's participants.
-#[utoipa::path(get, path = "/v1/meetings/{id}/participants", tag = "participants",
+#[utoipa::path(get, path = "/v1/meetings/{id}/participants", operation_id = "participants.list", tag = "participants",
     params(
         ("id" = String, Path, description = "`mtg_…`"),
         ("status" = Option<String>, Query, description = "waiting, joined or left"),
@@ -65,7 +65,7 @@ pub(crate) async fn list(
 }
 
 /// Changes a participant's role.
-#[utoipa::path(patch, path = "/v1/meetings/{id}/participants/{pid}", tag = "participants",
+#[utoipa::path(patch, path = "/v1/meetings/{id}/participants/{pid}", operation_id = "participants.patch", tag = "participants",
     params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
     request_body = ParticipantPatchInput,
     responses(
@@ -102,7 +102,7 @@ pub(crate) async fn patch(
 }
 
 /// Removes a participant; their user gets no new join token for this meeting.
-#[utoipa::path(delete, path = "/v1/meetings/{id}/participants/{pid}", tag = "participants",
+#[utoipa::path(delete, path = "/v1/meetings/{id}/participants/{pid}", operation_id = "participants.remove", tag = "participants",
     params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
     responses(
         (status = 204, description = "Removed"),
@@ -151,7 +151,7 @@ pub(crate) async fn action(
 }
 
 /// Admits a participant from the waiting room.
-#[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}:admit", tag = "participants",
+#[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}:admit", operation_id = "participants.admit", tag = "participants",
     params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(
@@ -186,7 +186,7 @@ pub(crate) async fn admit(
 }
 
 /// Mutes a participant's audio (authoritative; the SFU learns it from the event stream).
-#[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}/mute", tag = "participants",
+#[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}/mute", operation_id = "participants.mute", tag = "participants",
     params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(

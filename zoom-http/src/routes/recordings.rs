@@ -63,7 +63,7 @@ async fn run(
 }
 
 /// Starts a cloud recording of a live meeting.
-#[utoipa::path(post, path = "/v1/meetings/{id}/recordings:start", tag = "recordings",
+#[utoipa::path(post, path = "/v1/meetings/{id}/recordings:start", operation_id = "recordings.start", tag = "recordings",
     params(("id" = String, Path, description = "`mtg_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(
@@ -86,7 +86,7 @@ pub(crate) async fn start(
 }
 
 /// Stops the active recording; it goes to `processing`.
-#[utoipa::path(post, path = "/v1/meetings/{id}/recordings:stop", tag = "recordings",
+#[utoipa::path(post, path = "/v1/meetings/{id}/recordings:stop", operation_id = "recordings.stop", tag = "recordings",
     params(("id" = String, Path, description = "`mtg_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(
@@ -109,7 +109,7 @@ pub(crate) async fn stop(
 }
 
 /// Lists a meeting's recordings.
-#[utoipa::path(get, path = "/v1/meetings/{id}/recordings", tag = "recordings",
+#[utoipa::path(get, path = "/v1/meetings/{id}/recordings", operation_id = "recordings.list", tag = "recordings",
     params(
         ("id" = String, Path, description = "`mtg_…`"),
         ("page_size" = Option<i64>, Query, description = "1 to 300, default 50"),
@@ -150,7 +150,7 @@ pub(crate) async fn list(
 }
 
 /// Reads a recording, with freshly signed file URLs.
-#[utoipa::path(get, path = "/v1/recordings/{rec_id}", tag = "recordings",
+#[utoipa::path(get, path = "/v1/recordings/{rec_id}", operation_id = "recordings.get", tag = "recordings",
     params(("rec_id" = String, Path, description = "`rec_…`")),
     responses(
         (status = 200, description = "The recording", body = RecordingView),

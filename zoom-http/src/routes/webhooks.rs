@@ -18,7 +18,7 @@ use crate::views::{
 };
 
 /// Subscribes a URL to catalogue events.
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "webhooks.create", tag = "webhooks",
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the first answer")),
     request_body = WebhookInput,
     responses(
@@ -62,7 +62,7 @@ pub(crate) async fn create(
 }
 
 /// Lists the caller's subscriptions (an admin sees the account's).
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "webhooks.list", tag = "webhooks",
     params(
         ("page_size" = Option<i64>, Query, description = "1 to 300, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
@@ -92,7 +92,7 @@ pub(crate) async fn list(
 }
 
 /// Deletes a subscription.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "webhooks.delete", tag = "webhooks",
     params(("id" = String, Path, description = "`whk_…`")),
     responses(
         (status = 204, description = "Deleted"),
@@ -134,7 +134,7 @@ pub(crate) async fn action(
 }
 
 /// Replaces the signing secret; the previous one keeps signing for 24 hours.
-#[utoipa::path(post, path = "/v1/webhooks/{id}:rotateSecret", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks/{id}:rotateSecret", operation_id = "webhooks.rotate_secret", tag = "webhooks",
     params(("id" = String, Path, description = "`whk_…`")),
     request_body(content = Option<Object>, description = "Empty or `{}`"),
     responses(
@@ -180,7 +180,7 @@ fn decode_cursor(cursor: &str) -> Option<u64> {
 }
 
 /// Lists a subscription's delivery attempts, newest first.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "webhooks.deliveries", tag = "webhooks",
     params(
         ("id" = String, Path, description = "`whk_…`"),
         ("page_size" = Option<i64>, Query, description = "1 to 300, default 50"),
