@@ -15,7 +15,7 @@
 //! # Contract
 //! - Every failure is `application/problem+json` with a stable `code`; bad input of any kind is a
 //!   4xx, never a 5xx or a panic (property-tested). A malformed id in a path is a 404.
-//! - Every response carries `x-request-id` (the client's, or a new UUID), and every request runs
+//! - Every response carries `x-request-id` (the client's, or a new unique one), and every request runs
 //!   in a `tracing` span that names it.
 //! - Graceful shutdown is the server's: serve the router with
 //!   `axum::serve(listener, app).with_graceful_shutdown(signal)`, and give the router a
