@@ -37,7 +37,8 @@ fn name(s: &str) -> Name {
 
 /// The fixed tokens: `admin` (acme app, every scope), `alice` (acme user, the host of what she
 /// schedules), `bob` (acme user), `foreign` (globex admin app), `media` (acme app, `media`),
-/// `reader` (acme app, `meeting.read` only).
+/// `reader` (acme app, `meeting.read` only), `hooks` (acme app, webhook scopes), `none` (acme app,
+/// no scope).
 pub fn tokens() -> TokenTable {
     let mut t = HashMap::new();
     t.insert("admin".to_owned(), kit::admin_app());
@@ -56,6 +57,7 @@ pub fn tokens() -> TokenTable {
         "hooks".to_owned(),
         Principal::app(name("acme"), name("hooks"), [Scope::WebhookRead, Scope::WebhookWrite]),
     );
+    t.insert("none".to_owned(), Principal::app(name("acme"), name("nobody"), []));
     TokenTable(t)
 }
 
