@@ -123,6 +123,10 @@ pub struct ApiConfig {
     /// When this turns `true`, open event streams end, so a graceful shutdown is not held up by
     /// clients that never hang up. `None`: streams end only when their clients leave.
     pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Notified after every successful write (a 2xx answer to a method other than GET and
+    /// HEAD), so a webhook worker in the same process can look at the log at once instead of
+    /// waiting for its next poll. `None`: nobody is told.
+    pub commits: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ApiConfig {
@@ -132,6 +136,7 @@ impl Default for ApiConfig {
             sse_keep_alive: Duration::from_secs(15),
             sse_poll: Duration::from_millis(250),
             shutdown: None,
+            commits: None,
         }
     }
 }
@@ -150,12 +155,13 @@ pub(crate) struct Api {
 pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConfig) -> Router {
     use routes::{events, media, meetings, participants, recordings, webhooks};
     let body_limit = config.body_limit;
+    let commits = config.commits.clone();
     let api = Api {
         engine,
         auth,
         config: Arc::new(config),
     };
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi_json))
@@ -191,7 +197,12 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
         .route("/v1/media/recordings/{rec_id}", post(media::recording_action))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(api)
+        .with_state(api);
+    let router = match commits {
+        Some(notify) => router.layer(axum::middleware::from_fn_with_state(notify, tell_commits)),
+        None => router,
+    };
+    router
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -232,6 +243,20 @@ impl MakeRequestId for RequestIds {
             .ok()
             .map(RequestId::new)
     }
+}
+
+/// Wakes whoever waits on [`ApiConfig::commits`] after a successful write.
+async fn tell_commits(
+    State(notify): State<Arc<tokio::sync::Notify>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let response = next.run(request).await;
+    if write && response.status().is_success() {
+        notify.notify_one();
+    }
+    response
 }
 
 async fn not_found() -> Problem {
