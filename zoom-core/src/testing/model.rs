@@ -510,5 +510,15 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
             Some(&actual),
             "fold from scratch equals the live state"
         );
+        // A cold engine on the same store loads through the latest snapshot plus the tail.
+        let cold = block_on(Engine::open(
+            sut.engine.store().clone(),
+            sut.engine.clock().clone(),
+            sut.engine.entropy().clone(),
+            sut.engine.config().clone(),
+        ))
+        .unwrap_or_else(|e| panic!("cold engine opens: {e}"));
+        let loaded = block_on(cold.meeting(&admin_app(), &actual.id)).unwrap_or_else(|e| panic!("cold load: {e}"));
+        assert_eq!(loaded, actual, "snapshot plus tail equals the live state");
     }
 }

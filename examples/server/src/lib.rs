@@ -1,0 +1,225 @@
+//! zoom-server: the runnable meeting server. It wires a store, the engine, the webhook worker,
+//! OAuth client credentials and the REST API of `zoom-http` (DESIGN section 10).
+//!
+//! # Layout
+//! - [`config`]: flags and environment variables, and what they parse into.
+//! - [`apps`]: registered OAuth clients, kept in the log.
+//! - [`tokens`]: EdDSA access tokens and the [`tokens::TokenIssuer`] seam.
+//! - [`oauth`]: `POST /oauth/token` (client credentials).
+//! - [`Server`]: opens everything and builds the [`axum::Router`].
+//!
+//! Routes: everything of `zoom_http::router` plus `POST /oauth/token`.
+//! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
+
+pub mod apps;
+pub mod config;
+pub mod oauth;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::post;
+use zoom_core::clock::{Clock, Entropy, SystemClock, SystemEntropy};
+use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring};
+use zoom_core::files::FileUrlSigner;
+use zoom_core::principal::{Principal, Scope};
+use zoom_core::store::Store;
+use zoom_core::system::ACCESS_KEYS_STREAM;
+
+use crate::apps::Apps;
+use crate::config::{Args, Bootstrap, ConfigError, StoreSpec};
+use crate::oauth::OAuth;
+use crate::tokens::AccessTokens;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A flag or variable is unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(String),
+    /// The engine could not load its keys.
+    #[error("engine: {0}")]
+    Engine(#[from] zoom_core::engine::EngineError),
+    /// The app registry failed.
+    #[error("{0}")]
+    Apps(#[from] apps::AppError),
+}
+
+/// What the bootstrap did, for the startup message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootstrapOutcome {
+    /// The app of `ZOOM_BOOTSTRAP_CLIENT_ID` exists with that secret.
+    FromEnvironment {
+        /// Its client id.
+        client_id: String,
+    },
+    /// The store was empty: a new admin app was created; its secret is shown once.
+    Created {
+        /// Its client id.
+        client_id: String,
+        /// Its secret, shown only now.
+        client_secret: String,
+    },
+    /// Nothing to do: the store already holds data and no credentials were given.
+    Existing,
+}
+
+/// A started server: everything but the socket.
+pub struct Server {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The registered apps.
+    pub apps: Apps,
+    /// The access-token issuer and verifier.
+    pub tokens: Arc<AccessTokens>,
+    /// What the bootstrap did.
+    pub bootstrap: BootstrapOutcome,
+    /// The store in use, for the startup message.
+    pub store_spec: StoreSpec,
+    /// The public URL (token issuer).
+    pub public_url: String,
+    /// The webhook worker's settings.
+    pub webhooks: zoom_webhooks::WorkerConfig,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("store", &self.store_spec)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the store of `spec`.
+///
+/// # Errors
+/// [`StartError::Store`] when it cannot be opened (or is PostgreSQL, not built in yet).
+pub fn open_store(spec: &StoreSpec) -> Result<Arc<dyn Store>, StartError> {
+    match spec {
+        StoreSpec::Memory => Ok(Arc::new(zoom_store_memory::MemoryStore::new())),
+        StoreSpec::Sqlite(path) => zoom_store_sqlite::SqliteStore::open(path)
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| StartError::Store(format!("{}: {e}", path.display()))),
+        StoreSpec::Postgres(_) => Err(StartError::Store(
+            "PostgreSQL is not available in this build yet; use sqlite://PATH or memory".into(),
+        )),
+    }
+}
+
+impl Server {
+    /// Opens the store, the engine and the keys, and runs the bootstrap.
+    ///
+    /// # Errors
+    /// [`StartError`] naming what failed.
+    pub async fn start(args: &Args, bootstrap: &Bootstrap) -> Result<Self, StartError> {
+        let spec = config::parse_store(&args.store)?;
+        let store = open_store(&spec)?;
+        Self::start_with(args, bootstrap, spec, store, Arc::new(SystemClock), Arc::new(SystemEntropy)).await
+    }
+
+    /// Like [`Server::start`], on a given store, clock and entropy (for tests and embedding).
+    ///
+    /// # Errors
+    /// [`StartError`] naming what failed.
+    pub async fn start_with(
+        args: &Args,
+        bootstrap: &Bootstrap,
+        store_spec: StoreSpec,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self, StartError> {
+        let public_url = match &args.public_url {
+            Some(url) => config::parse_base_url("--public-url (ZOOM_PUBLIC_URL)", url, &["http", "https"])?,
+            None => format!("http://{}", args.listen),
+        };
+        let sfu_url = config::parse_base_url("--sfu-url (ZOOM_SFU_URL)", &args.sfu_url, &["ws", "wss", "http", "https"])?;
+        let files_url = match &args.files_url {
+            Some(url) => config::parse_base_url("--files-url (ZOOM_FILES_URL)", url, &["http", "https"])?,
+            None => format!("{public_url}/files"),
+        };
+        let allow = config::parse_allow_list(&args.webhook_allow_cidr)?;
+        let schedule = config::parse_retry_schedule(&args.webhook_retry_schedule)?;
+        // "An empty store" is judged before the engine writes its first signing key.
+        let empty = store.head_position().await.map_err(|e| StartError::Store(e.to_string()))? == 0;
+
+        let access_ring = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), ACCESS_KEYS_STREAM).await?;
+        let file_key = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), "sys_keys_files").await?;
+        let engine_config = EngineConfig {
+            issuer: public_url.clone(),
+            sfu_url,
+            webhook_allow: allow.clone(),
+            file_urls: FileUrlSigner::new(files_url, file_key.current().to_stored().material_b64.into_bytes()),
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config).await?);
+        let apps = Apps::new(store, clock.clone(), entropy.clone());
+        let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
+        let tokens = Arc::new(AccessTokens::new(access_ring, public_url.clone(), clock, entropy));
+        let webhooks = zoom_webhooks::WorkerConfig {
+            retry_schedule: schedule,
+            allow,
+            ..zoom_webhooks::WorkerConfig::default()
+        };
+        Ok(Self {
+            engine,
+            apps,
+            tokens,
+            bootstrap: outcome,
+            store_spec,
+            public_url,
+            webhooks,
+        })
+    }
+
+    /// The HTTP application: the REST API and `POST /oauth/token`.
+    pub fn router(&self) -> Router {
+        let oauth = OAuth {
+            apps: self.apps.clone(),
+            issuer: self.tokens.clone(),
+        };
+        let token_route = Router::new().route("/oauth/token", post(oauth::token)).with_state(oauth);
+        let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(BearerTokens(self.tokens.clone()));
+        zoom_http::router(self.engine.clone(), auth, zoom_http::ApiConfig::default()).merge(token_route)
+    }
+}
+
+/// The server's [`zoom_http::Authenticator`]: its own access tokens.
+struct BearerTokens(Arc<AccessTokens>);
+
+#[async_trait::async_trait]
+impl zoom_http::Authenticator for BearerTokens {
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal, zoom_http::AuthError> {
+        self.0.verify(bearer_token).map_err(|e| zoom_http::AuthError {
+            code: "invalid_token",
+            detail: e.to_string(),
+        })
+    }
+}
+
+async fn run_bootstrap(apps: &Apps, bootstrap: &Bootstrap, empty: bool) -> Result<BootstrapOutcome, StartError> {
+    let all: Vec<Scope> = Scope::ALL.to_vec();
+    if let Some((client_id, secret)) = &bootstrap.credentials {
+        apps.register(client_id, &bootstrap.account_id, "Bootstrap admin", secret, &all)
+            .await?;
+        return Ok(BootstrapOutcome::FromEnvironment {
+            client_id: client_id.to_string(),
+        });
+    }
+    if !empty {
+        return Ok(BootstrapOutcome::Existing);
+    }
+    let secret = apps.new_secret();
+    let client_id = apps::parse_client_id("admin").ok_or_else(|| StartError::Store("bad built-in client id".into()))?;
+    apps.register(&client_id, &bootstrap.account_id, "Bootstrap admin", &secret, &all)
+        .await?;
+    Ok(BootstrapOutcome::Created {
+        client_id: client_id.to_string(),
+        client_secret: secret,
+    })
+}

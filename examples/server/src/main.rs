@@ -1,0 +1,105 @@
+//! `zoom-server`: serves the REST API, the media seam and `POST /oauth/token`, and delivers
+//! webhooks, on one store (DESIGN section 10).
+//!
+//! ```sh
+//! cargo run -p zoom-server                       # 127.0.0.1:8080, SQLite at ./zoom.db
+//! cargo run -p zoom-server -- --store memory --listen 127.0.0.1:9000
+//! cargo run -p zoom-server -- --help             # every flag and its ZOOM_… variable
+//! ```
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use zoom_server::config::{Args, Bootstrap, LogFormat};
+use zoom_server::{BootstrapOutcome, Server};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(args.log_format);
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("zoom-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let bootstrap = Bootstrap::from_env().map_err(|e| e.to_string())?;
+    let server = Server::start(&args, &bootstrap).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone())
+        .map_err(|e| format!("webhook worker: {e}"))?;
+
+    let base = format!("http://{local}");
+    println!("zoom-server listening on {base}");
+    println!("  store:      {}", server.store_spec);
+    println!("  public url: {} (issuer of join and access tokens)", server.public_url);
+    match &server.bootstrap {
+        BootstrapOutcome::Created {
+            client_id,
+            client_secret,
+        } => {
+            println!("  created the admin app; its secret is shown only this once:");
+            println!("    client_id={client_id}");
+            println!("    client_secret={client_secret}");
+            println!("  get a token:");
+            println!("    curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {base}/oauth/token");
+        }
+        BootstrapOutcome::FromEnvironment { client_id } => {
+            println!("  admin app {client_id} (from ZOOM_BOOTSTRAP_CLIENT_ID); get a token:");
+            println!("    curl -s -u \"{client_id}:$ZOOM_BOOTSTRAP_CLIENT_SECRET\" -d grant_type=client_credentials {base}/oauth/token");
+        }
+        BootstrapOutcome::Existing => {
+            println!("  get a token with your app's credentials:");
+            println!("    curl -s -u 'CLIENT_ID:CLIENT_SECRET' -d grant_type=client_credentials {base}/oauth/token");
+        }
+    }
+    tracing::info!(listen = %local, store = %server.store_spec, "serving");
+
+    let served = axum::serve(listener, server.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    tracing::info!("stopping the webhook worker");
+    worker.shutdown().await;
+    served
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4).
+//!
+//! The body is form-encoded; the client authenticates with HTTP Basic or with `client_id` and
+//! `client_secret` in the body (not both). Errors are RFC 6749 JSON: `{error, error_description}`,
+//! 401 `invalid_client`, 400 for the rest.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::apps::{Apps, parse_client_id};
+use crate::tokens::{AccessError, TokenIssuer};
+
+/// What the token endpoint needs.
+#[derive(Clone)]
+pub struct OAuth {
+    /// The registered apps.
+    pub apps: Apps,
+    /// Issues the tokens.
+    pub issuer: Arc<dyn TokenIssuer>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth").finish_non_exhaustive()
+    }
+}
+
+/// An RFC 6749 error response.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+    fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(json!({ "error": self.error, "error_description": self.description })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"zoom\""));
+        }
+        response
+    }
+}
+
+/// The handler of `POST /oauth/token`.
+///
+/// # Errors
+/// [`OAuthError`] as RFC 6749 describes.
+pub async fn token(State(oauth): State<OAuth>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    match grant(&oauth, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn grant(oauth: &OAuth, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        // RFC 6749 section 3.2: parameters must not be repeated.
+        if form.iter().any(|(seen, _)| *seen == k) {
+            return Err(OAuthError::invalid_request(format!("`{k}` is repeated")));
+        }
+        form.push((k.into_owned(), v.into_owned()));
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("`{other}` is not supported; use client_credentials"),
+            ));
+        }
+        None => return Err(OAuthError::invalid_request("`grant_type` is required")),
+    }
+    let basic = basic_credentials(headers)?;
+    let (client_id, secret) = match (basic, field("client_id"), field("client_secret")) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "authenticate with HTTP Basic or with body parameters, not both",
+            ));
+        }
+        (Some(pair), None, None) => pair,
+        (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
+        (None, _, _) => return Err(OAuthError::invalid_client("client authentication is required")),
+    };
+    let unknown = || OAuthError::invalid_client("unknown client or wrong secret");
+    let id = parse_client_id(&client_id).ok_or_else(unknown)?;
+    let app = oauth
+        .apps
+        .find(&id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "app lookup failed");
+            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the app registry failed")
+        })?
+        .ok_or_else(unknown)?;
+    if !app.secret_matches(&secret) {
+        return Err(unknown());
+    }
+    let token = oauth.issuer.issue(&app, field("scope")).map_err(|e| match e {
+        AccessError::InvalidScope(_) => OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()),
+        other => OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", other.to_string()),
+    })?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        Json(json!({
+            "access_token": token.token,
+            "token_type": "bearer",
+            "expires_in": token.expires_in,
+            "scope": token.scope,
+        })),
+    )
+        .into_response())
+}
+
+/// The client id and secret of an `Authorization: Basic` header, form-decoded as RFC 6749
+/// section 2.3.1 asks.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || OAuthError::invalid_client("the Basic credentials do not parse");
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        return Err(bad());
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((decode(id), decode(secret))))
+}

@@ -1,0 +1,418 @@
+//! The embedded durable store of the meeting engine: one SQLite file (bundled SQLite, WAL mode)
+//! that implements [`EventStore`] and [`DeliveryStore`], so an `Arc<SqliteStore>` is an
+//! `Arc<dyn zoom_core::store::Store>`.
+//!
+//! Opening is synchronous and needs no async runtime. Writes go to one dedicated writer thread
+//! that commits concurrent appends in groups (one transaction, one savepoint per append, so a
+//! conflicting append fails alone); reads go to a small pool of reader threads, each with its own
+//! connection. Async methods complete through `futures` oneshot channels, so they work under
+//! tokio, under `futures::executor::block_on`, or any other executor, and never block it.
+//!
+//! An acknowledged write is committed. With the default [`Synchronous::Normal`] it survives a
+//! crash of the process; with [`Synchronous::Full`] it also survives a power loss. See
+//! `docs/storage.md` for the schema, durability modes and how to back up a live database.
+//!
+//! # Layout
+//! - [`Options`], [`Synchronous`]: how to open.
+//! - [`Error`]: why opening failed (not a database, a newer schema, …).
+//! - [`migrate`]: the numbered, embedded, checksummed schema migrations.
+//! - `sql`: every statement the store runs; `worker`: the writer and reader threads.
+//!
+//! # Example
+//! ```
+//! use std::sync::Arc;
+//! use zoom_core::{Engine, EngineConfig, clock::{SystemClock, SystemEntropy}};
+//! use zoom_core::store::Store;
+//! use zoom_store_sqlite::SqliteStore;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("zoom.db")).unwrap());
+//! let engine = futures::executor::block_on(Engine::open(
+//!     store,
+//!     Arc::new(SystemClock),
+//!     Arc::new(SystemEntropy),
+//!     EngineConfig::default(),
+//! ))
+//! .unwrap();
+//! assert!(engine.jwks()["keys"].as_array().is_some());
+//! ```
+
+mod error;
+pub mod migrate;
+mod sql;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+use zoom_core::event::{RecordedEvent, StreamId};
+use zoom_core::id::WebhookId;
+use zoom_core::store::*;
+
+pub use error::Error;
+use worker::{Counters, ReadJob, WriteJob};
+
+/// SQLite's `synchronous` setting: how hard a commit pushes to disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `NORMAL`: a commit is in the write-ahead log (the operating system's cache) before it is
+    /// acknowledged, and the log is synced at checkpoints. Survives a crash or kill of the
+    /// process with no acknowledged loss; a power loss or kernel crash may lose the last
+    /// commits (never corrupt the file). The default.
+    #[default]
+    Normal,
+    /// `FULL`: the write-ahead log is synced on every commit before it is acknowledged.
+    /// Survives a power loss too, at the cost of one `fsync` per transaction (group commit
+    /// shares it among the appends of a batch).
+    Full,
+    /// `EXTRA`: as `FULL`, and the directory is synced too when the log is reset.
+    Extra,
+}
+
+impl Synchronous {
+    fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+            Synchronous::Extra => "EXTRA",
+        }
+    }
+}
+
+/// How to open a store. Start from [`Options::default`] and change what you need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    synchronous: Synchronous,
+    busy_timeout: Duration,
+    readers: usize,
+    max_batch: usize,
+    cache_kib: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Normal,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+            max_batch: 256,
+            cache_kib: 16 * 1024,
+        }
+    }
+}
+
+impl Options {
+    /// The durability of a commit (default [`Synchronous::Normal`]).
+    pub fn synchronous(mut self, mode: Synchronous) -> Self {
+        self.synchronous = mode;
+        self
+    }
+
+    /// How long a statement waits for a lock another process holds (a backup, the `sqlite3`
+    /// shell) before failing with `Unavailable` (default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// How many reader threads (and connections) serve reads concurrently (default 4, at
+    /// least 1).
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers;
+        self
+    }
+
+    /// The most writes committed in one transaction (default 256). 1 gives one transaction per
+    /// write (no group commit).
+    pub fn max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch;
+        self
+    }
+
+    /// The page cache of each connection, in KiB (default 16 MiB).
+    pub fn cache_kib(mut self, kib: u32) -> Self {
+        self.cache_kib = kib;
+        self
+    }
+
+    /// The durability mode.
+    pub fn synchronous_mode(&self) -> Synchronous {
+        self.synchronous
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.readers == 0 {
+            return Err(Error::InvalidOptions("readers must be at least 1".into()));
+        }
+        if self.max_batch == 0 {
+            return Err(Error::InvalidOptions("max_batch must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What the writer has done since the store opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    /// Write transactions committed or attempted.
+    pub transactions: u64,
+    /// Writes (appends, enqueues, …) run in them.
+    pub writes: u64,
+}
+
+/// The SQLite store. Dropping it finishes the queued writes and closes the file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    readers: Option<mpsc::Sender<ReadJob>>,
+    threads: Vec<JoinHandle<()>>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with [`Options::default`].
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open_with`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Opens (creating if needed) the database at `path`, applies pending migrations and starts
+    /// the writer and reader threads. Synchronous; needs no runtime.
+    ///
+    /// # Errors
+    /// [`Error::NotADatabase`], [`Error::Damaged`], [`Error::ForeignDatabase`],
+    /// [`Error::NewerSchema`], [`Error::MigrationChecksum`] leave the file untouched;
+    /// [`Error::Sqlite`] when it cannot be opened or stays locked; [`Error::InvalidOptions`];
+    /// [`Error::Thread`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, Error> {
+        options.validate()?;
+        let path = path.as_ref().to_owned();
+        let sql_err = |e| Error::from_sqlite(&path, e);
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
+        sql::configure(&writer, &options, false).map_err(sql_err)?;
+        // The first statement that reads the header is where a file that is not a database
+        // shows itself; do it before anything could write.
+        writer
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+            .map_err(sql_err)?;
+        migrate::inspect(&writer, &path)?;
+        let mode = sql::enable_wal(&writer).map_err(sql_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::InvalidOptions(format!(
+                "{} cannot use write-ahead logging (journal mode is {mode})",
+                path.display()
+            )));
+        }
+        migrate::migrate(&mut writer, &path)?;
+
+        let counters = Arc::new(Counters::default());
+        let mut threads = Vec::with_capacity(options.readers + 1);
+        let mut store = SqliteStore {
+            path: path.clone(),
+            writer: None,
+            readers: None,
+            threads: Vec::new(),
+            counters: counters.clone(),
+        };
+        let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
+        let read_rx = Arc::new(Mutex::new(read_rx));
+        for i in 0..options.readers {
+            let conn = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
+            sql::configure(&conn, &options, true).map_err(sql_err)?;
+            let jobs = read_rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("zoom-sqlite-reader-{i}"))
+                .spawn(move || worker::run_reader(conn, jobs))
+                .map_err(|source| Error::Thread { what: "reader", source })?;
+            threads.push(handle);
+        }
+        let (write_tx, write_rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let max_batch = options.max_batch;
+        let handle = std::thread::Builder::new()
+            .name("zoom-sqlite-writer".into())
+            .spawn(move || worker::run_writer(writer, write_rx, max_batch, counters))
+            .map_err(|source| Error::Thread { what: "writer", source })?;
+        threads.push(handle);
+        store.readers = Some(read_tx);
+        store.writer = Some(write_tx);
+        store.threads = threads;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the writer has done since opening: with `writes / transactions` the average size of
+    /// a commit group.
+    pub fn write_stats(&self) -> WriteStats {
+        WriteStats {
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+            writes: self.counters.jobs.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        worker::write(self.writer.as_ref(), f).await
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        worker::read(self.readers.as_ref(), f).await
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queues lets the threads finish what is queued and return; joining them
+        // closes every connection, so the file is complete and unlocked when drop returns.
+        self.writer = None;
+        self.readers = None;
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
+        self.write(move |conn| sql::append(conn, request)).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream_id.clone();
+        self.read(move |conn| sql::read_stream(conn, &stream, from_version, limit))
+            .await
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read(move |conn| sql::read_all(conn, after_position, limit)).await
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
+        let stream = stream_id.clone();
+        self.read(move |conn| sql::stream_version(conn, &stream)).await
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        self.read(sql::head_position).await
+    }
+
+    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        let stream = stream_id.clone();
+        self.read(move |conn| sql::load_snapshot(conn, &stream)).await
+    }
+
+    async fn query_index(&self, query: &IndexQuery) -> Result<Vec<IndexEntry>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| sql::query_index(conn, &query)).await
+    }
+
+    async fn resolve_link(&self, key: &str) -> Result<Option<StreamId>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| sql::resolve_link(conn, &key)).await
+    }
+
+    async fn get_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| sql::get_idempotency(conn, &key)).await
+    }
+
+    async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError> {
+        self.write(move |conn| sql::put_idempotency(conn, &record)).await
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for SqliteStore {
+    async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.read(move |conn| sql::checkpoint(conn, &consumer)).await
+    }
+
+    async fn enqueue(&self, consumer: &str, position: u64, deliveries: Vec<NewDelivery>) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        self.write(move |conn| sql::enqueue(conn, &consumer, position, &deliveries))
+            .await
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.read(move |conn| sql::due(conn, now, limit)).await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(sql::next_due).await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: DeliveryAttempt,
+        state: DeliveryState,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| sql::record_attempt(conn, &attempt, state, next_attempt_at))
+            .await
+    }
+
+    async fn attempts(
+        &self,
+        subscription_id: &WebhookId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, DeliveryAttempt)>, StoreError> {
+        let subscription = subscription_id.clone();
+        self.read(move |conn| sql::attempts(conn, &subscription, before, limit))
+            .await
+    }
+
+    async fn delivery(&self, id: u64) -> Result<Option<Delivery>, StoreError> {
+        self.read(move |conn| sql::delivery(conn, id)).await
+    }
+
+    async fn requeue(
+        &self,
+        subscription_id: &WebhookId,
+        from_position: u64,
+        to_position: u64,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let subscription = subscription_id.clone();
+        self.write(move |conn| sql::requeue(conn, &subscription, from_position, to_position, at))
+            .await
+    }
+
+    async fn prune_attempts(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.write(move |conn| sql::prune_attempts(conn, before)).await
+    }
+}

@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used)]
+//! The writer: group commit keeps each append's own expected-version check, options are
+//! validated, and every durability mode works.
+
+mod common;
+
+use std::pin::pin;
+
+use chrono::{TimeZone, Utc};
+use common::TempStore;
+use futures::executor::block_on;
+use futures::future::join_all;
+use rusqlite::Connection;
+use zoom_core::event::{NewEvent, StreamId};
+use zoom_core::id::EventId;
+use zoom_core::store::{AppendRequest, EventStore, IdempotencyRecord, StoreError};
+use zoom_store_sqlite::{Error, Options, SqliteStore, Synchronous};
+
+fn event(n: u64) -> NewEvent {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&n.to_be_bytes());
+    NewEvent {
+        event_id: EventId::from_entropy(id),
+        event_type: "meeting.cancelled".into(),
+        schema_version: 1,
+        payload: format!(r#"{{"n":{n}}}"#),
+        metadata: "{}".into(),
+        recorded_at: Utc.timestamp_opt(1_900_000_000, 0).unwrap(),
+    }
+}
+
+fn append(stream: &str, expected: u64, n: u64) -> AppendRequest {
+    AppendRequest {
+        stream_id: StreamId::new(stream).unwrap(),
+        expected_version: expected,
+        events: vec![event(n)],
+        index: None,
+        snapshot: None,
+        links: vec![],
+        idempotency: None,
+    }
+}
+
+/// Appends queued together commit in one transaction, and a conflicting append in the batch
+/// fails alone: per stream exactly one of five racing appends wins, the others are conflicts,
+/// and a duplicate idempotency key fails only its own append.
+#[test]
+fn a_conflicting_append_fails_alone_in_its_batch() {
+    let store = TempStore::new();
+    // Another connection holds the write lock, so the writer waits on its first job while all
+    // the others queue up behind it; they must then go in at most two transactions.
+    let blocker = Connection::open(store.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = store.write_stats();
+    let mut requests = Vec::new();
+    for s in 0..10u64 {
+        for i in 0..5u64 {
+            requests.push(append(&format!("mtg_s{s}"), 0, s * 10 + i));
+        }
+    }
+    let key = |fp: &str| IdempotencyRecord {
+        key: "acme/app/k".into(),
+        fingerprint: fp.into(),
+        reply: "{}".into(),
+        created_at: Utc.timestamp_opt(1_900_000_000, 0).unwrap(),
+    };
+    let mut first = append("mtg_idem_a", 0, 900);
+    first.idempotency = Some(key("a"));
+    let mut second = append("mtg_idem_b", 0, 901);
+    second.idempotency = Some(key("b"));
+    requests.push(first);
+    requests.push(second);
+    let results = block_on(async {
+        let mut all = pin!(join_all(requests.into_iter().map(|r| store.append(r))));
+        // One poll sends every job to the writer.
+        assert!(futures::poll!(&mut all).is_pending());
+        blocker.execute_batch("COMMIT").unwrap();
+        all.await
+    });
+    let after = store.write_stats();
+    assert_eq!(after.writes - before.writes, 52);
+    assert!(
+        after.transactions - before.transactions <= 2,
+        "52 queued appends took {} transactions",
+        after.transactions - before.transactions
+    );
+    for (s, chunk) in results[..50].chunks(5).enumerate() {
+        let wins = chunk.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "stream {s}: exactly one append at version 0 wins");
+        for r in chunk.iter().filter(|r| r.is_err()) {
+            assert!(
+                matches!(
+                    r,
+                    Err(StoreError::Conflict {
+                        expected: 0,
+                        actual: 1,
+                        ..
+                    })
+                ),
+                "{r:?}"
+            );
+        }
+        let v = block_on(store.stream_version(&StreamId::new(format!("mtg_s{s}")).unwrap())).unwrap();
+        assert_eq!(v, 1);
+    }
+    assert!(results[50].is_ok());
+    assert_eq!(results[51], Err(StoreError::DuplicateIdempotencyKey));
+    let b = block_on(store.stream_version(&StreamId::new("mtg_idem_b").unwrap())).unwrap();
+    assert_eq!(b, 0, "the append with the duplicate key wrote nothing");
+    let all = block_on(store.read_all(0, usize::MAX)).unwrap();
+    assert_eq!(all.len(), 11);
+    assert!(
+        all.windows(2).all(|w| w[1].position == w[0].position + 1),
+        "no holes left by rolled-back appends"
+    );
+}
+
+/// With `max_batch(1)` every write is its own transaction.
+#[test]
+fn max_batch_one_commits_each_write_alone() {
+    let store = TempStore::with(Options::default().max_batch(1));
+    let results = block_on(join_all(
+        (0..20).map(|i| store.append(append(&format!("mtg_{i}"), 0, i))),
+    ));
+    assert!(results.iter().all(Result::is_ok));
+    let stats = store.write_stats();
+    assert_eq!(stats.transactions, stats.writes);
+    assert_eq!(stats.writes, 20);
+}
+
+/// FULL and EXTRA durability open, write and read like NORMAL.
+#[test]
+fn every_durability_mode_works() {
+    for mode in [Synchronous::Normal, Synchronous::Full, Synchronous::Extra] {
+        let store = TempStore::with(Options::default().synchronous(mode));
+        block_on(store.append(append("mtg_a", 0, 1))).unwrap();
+        assert_eq!(block_on(store.head_position()).unwrap(), 1, "{mode:?}");
+        let conn = Connection::open(store.path()).unwrap();
+        let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(journal, "wal");
+    }
+}
+
+/// Options that cannot work are refused before anything is opened.
+#[test]
+fn nonsense_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zoom.db");
+    for options in [Options::default().readers(0), Options::default().max_batch(0)] {
+        assert!(matches!(
+            SqliteStore::open_with(&path, options),
+            Err(Error::InvalidOptions(_))
+        ));
+    }
+    assert!(!path.exists(), "nothing was created");
+}
+
+/// A directory that does not exist is a clear error, not a panic.
+#[test]
+fn a_missing_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open(dir.path().join("missing/zoom.db")).unwrap_err();
+    assert!(matches!(err, Error::Sqlite { .. }), "{err:?}");
+}
+
+/// Concurrent readers see a consistent, growing log while a writer appends.
+#[test]
+fn readers_see_positions_only_grow_during_writes() {
+    let store = std::sync::Arc::new(TempStore::new());
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 0..200u64 {
+                block_on(store.append(append(&format!("mtg_w{}", i % 7), i / 7, i))).unwrap();
+            }
+        })
+    };
+    let mut seen = 0u64;
+    let mut last_len = 0usize;
+    loop {
+        let finished = writer.is_finished();
+        let rows = block_on(store.read_all(0, usize::MAX)).unwrap();
+        assert!(rows.len() >= last_len, "a reader never sees the log shrink");
+        assert!(rows.iter().enumerate().all(|(i, r)| r.position == i as u64 + 1));
+        last_len = rows.len();
+        let head = block_on(store.head_position()).unwrap();
+        assert!(head >= seen);
+        seen = head;
+        if finished {
+            break;
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(
+        last_len, 200,
+        "the last read, after the writer finished, sees everything"
+    );
+}
