@@ -1,2 +1,4 @@
-//! Benchmarks of the meeting engine (DESIGN section 9). The benchmarks live in `benches/`; each
-//! compares a figure with a peer or a floor measured in the same run and reports the ratio.
+//! Benchmarks and side-by-side comparisons of the meeting engine (DESIGN section 9).
+//!
+//! The benchmarks live in `benches/`; each reports its figures as ratios against a peer or a
+//! physical floor measured in the same run. Run one with `cargo bench -p zoom-bench --bench <name>`.
