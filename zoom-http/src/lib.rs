@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - this file: the [`Authenticator`] seam, [`ApiConfig`], [`router`] and its layers, [`openapi`].
+//! - [`CachingAuthenticator`]: remembers accepted tokens briefly, for costly verifiers.
 //! - [`problem`]: RFC 9457 problem details, the one error type, and the engine-error mapping.
 //! - [`views`]: the request and response bodies with their OpenAPI schemas.
 //! - `extract`: authentication, JSON bodies, query strings and headers, refused precisely.
@@ -54,6 +55,9 @@
 
 pub mod problem;
 pub mod views;
+
+mod auth_cache;
+pub use auth_cache::CachingAuthenticator;
 
 mod extract;
 mod routes;
