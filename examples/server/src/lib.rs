@@ -177,17 +177,33 @@ impl Server {
         })
     }
 
-    /// The HTTP application: the REST API and `POST /oauth/token`.
+    /// The HTTP application: the REST API and `POST /oauth/token`, with default API settings.
     pub fn router(&self) -> Router {
+        self.router_with(zoom_http::ApiConfig::default())
+    }
+
+    /// The HTTP application with these API settings (the server passes its shutdown signal and
+    /// the webhook worker's commit notifier).
+    pub fn router_with(&self, api: zoom_http::ApiConfig) -> Router {
         let oauth = OAuth {
             apps: self.apps.clone(),
             issuer: self.tokens.clone(),
         };
         let token_route = Router::new().route("/oauth/token", post(oauth::token)).with_state(oauth);
-        let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(BearerTokens(self.tokens.clone()));
-        zoom_http::router(self.engine.clone(), auth, zoom_http::ApiConfig::default()).merge(token_route)
+        // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
+        // every call, so accepted tokens are remembered briefly (refusals never are).
+        let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(
+            BearerTokens(self.tokens.clone()),
+            AUTH_CACHE_TTL,
+            100_000,
+        ));
+        zoom_http::router(self.engine.clone(), auth, api).merge(token_route)
     }
 }
+
+/// How long an accepted access token is remembered: a token that expires meanwhile is accepted
+/// for at most this much longer.
+pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The server's [`zoom_http::Authenticator`]: its own access tokens.
 struct BearerTokens(Arc<AccessTokens>);

@@ -73,8 +73,19 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!(listen = %local, store = %server.store_spec, "serving");
 
-    let served = axum::serve(listener, server.router())
-        .with_graceful_shutdown(shutdown_signal())
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let api = zoom_http::ApiConfig {
+        shutdown: Some(stopping),
+        commits: Some(worker.commit_notifier()),
+        ..zoom_http::ApiConfig::default()
+    };
+    let served = axum::serve(listener, server.router_with(api))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            // Event streams never end on their own; this ends them so the shutdown completes.
+            let _ = stop.send(true);
+        })
         .await
         .map_err(|e| format!("server error: {e}"));
     tracing::info!("stopping the webhook worker");

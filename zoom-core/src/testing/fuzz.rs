@@ -72,7 +72,10 @@ pub fn signature_verify(data: &[u8]) {
         let given = signature::parse_zoom_signature(&field(1))
             .map(|h| h.signatures().to_vec())
             .unwrap_or_default();
-        assert!(expected.iter().all(|tag| given.contains(tag)), "only the secret's own tag verifies");
+        assert!(
+            expected.iter().all(|tag| given.contains(tag)),
+            "only the secret's own tag verifies"
+        );
     }
     let _ = standard;
 }
