@@ -36,9 +36,8 @@ impl App {
 
 /// Parses a client id: 1 to 120 characters of `A-Z a-z 0-9 _ . : -`.
 pub fn parse_client_id(raw: &str) -> Option<Name> {
-    let ok = !raw.is_empty()
-        && raw.len() <= 120
-        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    let ok =
+        !raw.is_empty() && raw.len() <= 120 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
     if ok { Name::parse(raw).ok() } else { None }
 }
 
@@ -173,5 +172,5 @@ impl Apps {
 }
 
 fn stream(client_id: &Name) -> Result<StreamId, AppError> {
-    StreamId::new(&app_stream(client_id)).map_err(AppError::Store)
+    StreamId::new(app_stream(client_id)).map_err(AppError::Store)
 }

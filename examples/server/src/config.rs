@@ -46,7 +46,12 @@ pub struct Args {
 
     /// A non-public block (CIDR) that may receive webhooks anyway, e.g. `127.0.0.0/8`.
     /// Repeatable; comma-separated in the environment variable.
-    #[arg(long = "webhook-allow-cidr", env = "ZOOM_WEBHOOK_ALLOW_CIDR", value_name = "CIDR", value_delimiter = ',')]
+    #[arg(
+        long = "webhook-allow-cidr",
+        env = "ZOOM_WEBHOOK_ALLOW_CIDR",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
     pub webhook_allow_cidr: Vec<String>,
 
     /// Delays between webhook delivery attempts (units ms, s, m, h, d).
@@ -127,7 +132,10 @@ pub fn parse_store(raw: &str) -> Result<StoreSpec, ConfigError> {
         // scheme's `//` is the path as written.
         let path = rest.split(['?', '#']).next().unwrap_or_default();
         if path.is_empty() {
-            return Err(ConfigError::new(FLAG, "`sqlite://` needs a file path, e.g. sqlite://zoom.db"));
+            return Err(ConfigError::new(
+                FLAG,
+                "`sqlite://` needs a file path, e.g. sqlite://zoom.db",
+            ));
         }
         return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
     }
@@ -167,7 +175,8 @@ pub fn parse_retry_schedule(raw: &str) -> Result<Vec<Duration>, ConfigError> {
 /// # Errors
 /// [`ConfigError`] when it does not parse or has another scheme.
 pub fn parse_base_url(flag: &'static str, raw: &str, schemes: &[&str]) -> Result<String, ConfigError> {
-    let parsed = url::Url::parse(raw.trim()).map_err(|e| ConfigError::new(flag, format!("`{raw}` is not a URL: {e}")))?;
+    let parsed =
+        url::Url::parse(raw.trim()).map_err(|e| ConfigError::new(flag, format!("`{raw}` is not a URL: {e}")))?;
     if !schemes.contains(&parsed.scheme()) || parsed.host_str().is_none() {
         return Err(ConfigError::new(
             flag,
@@ -281,7 +290,10 @@ mod tests {
             parse_store("sqlite:///var/lib/zoom.db"),
             Ok(StoreSpec::Sqlite("/var/lib/zoom.db".into()))
         );
-        assert_eq!(parse_store("sqlite://data/z.db"), Ok(StoreSpec::Sqlite("data/z.db".into())));
+        assert_eq!(
+            parse_store("sqlite://data/z.db"),
+            Ok(StoreSpec::Sqlite("data/z.db".into()))
+        );
         assert_eq!(parse_store("memory"), Ok(StoreSpec::Memory));
         assert!(matches!(parse_store("postgres://u:p@h/db"), Ok(StoreSpec::Postgres(_))));
         assert!(parse_store("sqlite://").is_err());
@@ -315,7 +327,11 @@ mod tests {
         .map(|a| a.webhook_allow_cidr);
         assert_eq!(
             a.ok(),
-            Some(vec!["127.0.0.0/8".to_owned(), "10.0.0.0/8".to_owned(), "::1/128".to_owned()])
+            Some(vec![
+                "127.0.0.0/8".to_owned(),
+                "10.0.0.0/8".to_owned(),
+                "::1/128".to_owned()
+            ])
         );
         assert!(parse_allow_list(&["127.0.0.0/8".into(), "::1".into()]).is_ok());
         assert!(parse_allow_list(&["not-a-block".into()]).is_err());
@@ -334,7 +350,10 @@ mod tests {
         assert!(Bootstrap::from_values(None, Some("s".into()), None).is_err());
         assert!(Bootstrap::from_values(Some("bad id!".into()), Some("s".into()), None).is_err());
         let b = Bootstrap::from_values(Some("admin".into()), Some("s".into()), None);
-        assert_eq!(b.map(|b| b.account_id.as_str().to_owned()).ok(), Some("default".to_owned()));
+        assert_eq!(
+            b.map(|b| b.account_id.as_str().to_owned()).ok(),
+            Some("default".to_owned())
+        );
     }
 
     /// URL flags must be absolute URLs with an allowed scheme.

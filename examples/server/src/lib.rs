@@ -119,7 +119,15 @@ impl Server {
     pub async fn start(args: &Args, bootstrap: &Bootstrap) -> Result<Self, StartError> {
         let spec = config::parse_store(&args.store)?;
         let store = open_store(&spec)?;
-        Self::start_with(args, bootstrap, spec, store, Arc::new(SystemClock), Arc::new(SystemEntropy)).await
+        Self::start_with(
+            args,
+            bootstrap,
+            spec,
+            store,
+            Arc::new(SystemClock),
+            Arc::new(SystemEntropy),
+        )
+        .await
     }
 
     /// Like [`Server::start`], on a given store, clock and entropy (for tests and embedding).
@@ -138,7 +146,11 @@ impl Server {
             Some(url) => config::parse_base_url("--public-url (ZOOM_PUBLIC_URL)", url, &["http", "https"])?,
             None => format!("http://{}", args.listen),
         };
-        let sfu_url = config::parse_base_url("--sfu-url (ZOOM_SFU_URL)", &args.sfu_url, &["ws", "wss", "http", "https"])?;
+        let sfu_url = config::parse_base_url(
+            "--sfu-url (ZOOM_SFU_URL)",
+            &args.sfu_url,
+            &["ws", "wss", "http", "https"],
+        )?;
         let files_url = match &args.files_url {
             Some(url) => config::parse_base_url("--files-url (ZOOM_FILES_URL)", url, &["http", "https"])?,
             None => format!("{public_url}/files"),
@@ -146,9 +158,14 @@ impl Server {
         let allow = config::parse_allow_list(&args.webhook_allow_cidr)?;
         let schedule = config::parse_retry_schedule(&args.webhook_retry_schedule)?;
         // "An empty store" is judged before the engine writes its first signing key.
-        let empty = store.head_position().await.map_err(|e| StartError::Store(e.to_string()))? == 0;
+        let empty = store
+            .head_position()
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?
+            == 0;
 
-        let access_ring = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), ACCESS_KEYS_STREAM).await?;
+        let access_ring =
+            load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), ACCESS_KEYS_STREAM).await?;
         let file_key = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), "sys_keys_files").await?;
         let engine_config = EngineConfig {
             issuer: public_url.clone(),
@@ -189,7 +206,9 @@ impl Server {
             apps: self.apps.clone(),
             issuer: self.tokens.clone(),
         };
-        let token_route = Router::new().route("/oauth/token", post(oauth::token)).with_state(oauth);
+        let token_route = Router::new()
+            .route("/oauth/token", post(oauth::token))
+            .with_state(oauth);
         // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
         // every call, so accepted tokens are remembered briefly (refusals never are).
         let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(

@@ -30,7 +30,9 @@ async fn main() -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -60,11 +62,15 @@ async fn run(args: Args) -> Result<(), String> {
             println!("    client_id={client_id}");
             println!("    client_secret={client_secret}");
             println!("  get a token:");
-            println!("    curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {base}/oauth/token");
+            println!(
+                "    curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {base}/oauth/token"
+            );
         }
         BootstrapOutcome::FromEnvironment { client_id } => {
             println!("  admin app {client_id} (from ZOOM_BOOTSTRAP_CLIENT_ID); get a token:");
-            println!("    curl -s -u \"{client_id}:$ZOOM_BOOTSTRAP_CLIENT_SECRET\" -d grant_type=client_credentials {base}/oauth/token");
+            println!(
+                "    curl -s -u \"{client_id}:$ZOOM_BOOTSTRAP_CLIENT_SECRET\" -d grant_type=client_credentials {base}/oauth/token"
+            );
         }
         BootstrapOutcome::Existing => {
             println!("  get a token with your app's credentials:");

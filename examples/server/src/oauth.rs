@@ -64,9 +64,10 @@ impl IntoResponse for OAuthError {
         )
             .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"zoom\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"zoom\""),
+            );
         }
         response
     }
@@ -132,7 +133,11 @@ async fn grant(oauth: &OAuth, headers: &HeaderMap, body: &[u8]) -> Result<Respon
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "app lookup failed");
-            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the app registry failed")
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the app registry failed",
+            )
         })?
         .ok_or_else(unknown)?;
     if !app.secret_matches(&secret) {

@@ -90,7 +90,9 @@ pub struct AccessTokens {
 
 impl std::fmt::Debug for AccessTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessTokens").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("AccessTokens")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -163,7 +165,9 @@ impl TokenIssuer for AccessTokens {
             iat: now,
             nbf: now,
             exp: now + ACCESS_TOKEN_TTL_SECS,
-            jti: EventId::from_entropy(self.entropy.id_bytes()).as_str().replacen("evt_", "atk_", 1),
+            jti: EventId::from_entropy(self.entropy.id_bytes())
+                .as_str()
+                .replacen("evt_", "atk_", 1),
         };
         let token = self
             .ring

@@ -23,7 +23,13 @@ struct Receiver {
 
 /// Verifies both schemes; answers 401 to anything that does not verify.
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let Some(verifier) = r.verifier.lock().unwrap().clone() else {
         return StatusCode::SERVICE_UNAVAILABLE;
     };
@@ -40,12 +46,22 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         return StatusCode::UNAUTHORIZED;
     }
     let event: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(event["event_id"].as_str().unwrap(), h("webhook-id"), "webhook-id is the event id");
+    assert_eq!(
+        event["event_id"].as_str().unwrap(),
+        h("webhook-id"),
+        "webhook-id is the event id"
+    );
     let _ = r.seen.send(event);
     StatusCode::OK
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = client.request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -76,7 +92,8 @@ async fn the_whole_lifecycle_over_sockets() {
         "100ms,200ms,400ms",
     ])
     .unwrap();
-    let bootstrap = Bootstrap::from_values(Some("admin".into()), Some("s3cret-admin".into()), Some("acme".into())).unwrap();
+    let bootstrap =
+        Bootstrap::from_values(Some("admin".into()), Some("s3cret-admin".into()), Some("acme".into())).unwrap();
     let server = Server::start(&args, &bootstrap).await.unwrap();
     assert_eq!(server.store_spec, StoreSpec::Sqlite(db.clone()));
     let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone()).unwrap();
@@ -154,16 +171,37 @@ async fn the_whole_lifecycle_over_sockets() {
     assert_eq!(status, 201, "{joined}");
     assert_eq!(joined["role"], "host");
     // A token is redeemed once.
-    let (status, _) = call(&client, M::POST, format!("{base}/v1/media/joins"), &token, Some(json!({"token": join["jwt"]}))).await;
+    let (status, _) = call(
+        &client,
+        M::POST,
+        format!("{base}/v1/media/joins"),
+        &token,
+        Some(json!({"token": join["jwt"]})),
+    )
+    .await;
     assert_eq!(status, 401);
     let (_, live) = call(&client, M::GET, format!("{base}/v1/meetings/{id}"), &token, None).await;
     assert_eq!(live["state"], "LIVE");
     assert_eq!(live["participant_count"], 1);
 
-    let (status, rec) = call(&client, M::POST, format!("{base}/v1/meetings/{id}/recordings:start"), &token, None).await;
+    let (status, rec) = call(
+        &client,
+        M::POST,
+        format!("{base}/v1/meetings/{id}/recordings:start"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 202, "{rec}");
     let rec_id = rec["recording_id"].as_str().unwrap().to_owned();
-    let (status, _) = call(&client, M::POST, format!("{base}/v1/meetings/{id}/recordings:stop"), &token, None).await;
+    let (status, _) = call(
+        &client,
+        M::POST,
+        format!("{base}/v1/meetings/{id}/recordings:stop"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 202);
     let (status, done) = call(
         &client,
@@ -188,11 +226,31 @@ async fn the_whole_lifecycle_over_sockets() {
     events.sort();
     assert_eq!(
         events,
-        ["meeting.created", "meeting.ended", "meeting.started", "participant.joined", "recording.completed"]
+        [
+            "meeting.created",
+            "meeting.ended",
+            "meeting.started",
+            "participant.joined",
+            "recording.completed"
+        ]
     );
     let hook_id = hook["id"].as_str().unwrap();
-    let (status, log) = call(&client, M::GET, format!("{base}/v1/webhooks/{hook_id}/deliveries"), &token, None).await;
+    let (status, log) = call(
+        &client,
+        M::GET,
+        format!("{base}/v1/webhooks/{hook_id}/deliveries"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(log["deliveries"].as_array().unwrap().iter().any(|d| d["status_code"] == 200), "{log}");
+    assert!(
+        log["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["status_code"] == 200),
+        "{log}"
+    );
     worker.shutdown().await;
 }

@@ -15,10 +15,24 @@ use zoom_server::config::{Args, Bootstrap, StoreSpec};
 use zoom_server::{BootstrapOutcome, Server};
 
 async fn server_on(store: Arc<dyn Store>, bootstrap: &Bootstrap) -> Server {
-    let args = Args::try_parse_from(["zoom-server", "--store", "memory", "--public-url", "https://zoom.example"]).unwrap();
-    Server::start_with(&args, bootstrap, StoreSpec::Memory, store, Arc::new(SystemClock), Arc::new(SystemEntropy))
-        .await
-        .unwrap()
+    let args = Args::try_parse_from([
+        "zoom-server",
+        "--store",
+        "memory",
+        "--public-url",
+        "https://zoom.example",
+    ])
+    .unwrap();
+    Server::start_with(
+        &args,
+        bootstrap,
+        StoreSpec::Memory,
+        store,
+        Arc::new(SystemClock),
+        Arc::new(SystemEntropy),
+    )
+    .await
+    .unwrap()
 }
 
 fn env_bootstrap() -> Bootstrap {
@@ -31,7 +45,11 @@ async fn post_token(server: &Server, body: &str, basic: Option<(&str, &str)>) ->
         let b = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
         req = req.header(header::AUTHORIZATION, format!("Basic {b}"));
     }
-    let resp = server.router().oneshot(req.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+    let resp = server
+        .router()
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -49,7 +67,12 @@ async fn get(server: &Server, path: &str, token: &str) -> StatusCode {
 #[tokio::test]
 async fn client_credentials_grant_a_token() {
     let server = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
-    let (status, body) = post_token(&server, "grant_type=client_credentials&client_id=admin&client_secret=pw-123", None).await;
+    let (status, body) = post_token(
+        &server,
+        "grant_type=client_credentials&client_id=admin&client_secret=pw-123",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3600);
@@ -64,27 +87,73 @@ async fn client_credentials_grant_a_token() {
 #[tokio::test]
 async fn scope_narrows_the_token() {
     let server = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
-    let (status, body) = post_token(&server, "grant_type=client_credentials&scope=webhook.read", Some(("admin", "pw-123"))).await;
+    let (status, body) = post_token(
+        &server,
+        "grant_type=client_credentials&scope=webhook.read",
+        Some(("admin", "pw-123")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "webhook.read");
     let token = body["access_token"].as_str().unwrap();
     assert_eq!(get(&server, "/v1/meetings", token).await, StatusCode::FORBIDDEN);
     assert_eq!(get(&server, "/v1/webhooks", token).await, StatusCode::OK);
-    let (status, body) = post_token(&server, "grant_type=client_credentials&scope=teleport", Some(("admin", "pw-123"))).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+    let (status, body) = post_token(
+        &server,
+        "grant_type=client_credentials&scope=teleport",
+        Some(("admin", "pw-123")),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
 }
+
+/// A request body, its Basic credentials, and the status and `error` it must get.
+type Case<'a> = (&'a str, Option<(&'a str, &'a str)>, StatusCode, &'a str);
 
 /// RFC 6749 errors: 401 invalid_client for bad credentials, 400 for the rest.
 #[tokio::test]
 async fn oauth_errors_follow_rfc_6749() {
     let server = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
-    let cases: [(&str, Option<(&str, &str)>, StatusCode, &str); 6] = [
-        ("grant_type=client_credentials", Some(("admin", "wrong")), StatusCode::UNAUTHORIZED, "invalid_client"),
-        ("grant_type=client_credentials", Some(("nobody", "pw-123")), StatusCode::UNAUTHORIZED, "invalid_client"),
-        ("grant_type=client_credentials", None, StatusCode::UNAUTHORIZED, "invalid_client"),
-        ("grant_type=password", Some(("admin", "pw-123")), StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-        ("client_id=admin&client_secret=pw-123", None, StatusCode::BAD_REQUEST, "invalid_request"),
-        ("grant_type=client_credentials&grant_type=client_credentials", Some(("admin", "pw-123")), StatusCode::BAD_REQUEST, "invalid_request"),
+    let cases: [Case; 6] = [
+        (
+            "grant_type=client_credentials",
+            Some(("admin", "wrong")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            "grant_type=client_credentials",
+            Some(("nobody", "pw-123")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            "grant_type=client_credentials",
+            None,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            "grant_type=password",
+            Some(("admin", "pw-123")),
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            "client_id=admin&client_secret=pw-123",
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials&grant_type=client_credentials",
+            Some(("admin", "pw-123")),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
     ];
     for (body, basic, status, error) in cases {
         let (got, json) = post_token(&server, body, basic).await;
@@ -96,18 +165,28 @@ async fn oauth_errors_follow_rfc_6749() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{}"))
         .unwrap();
-    assert_eq!(server.router().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        server.router().oneshot(req).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 /// A bad or foreign bearer token is 401 on the API.
 #[tokio::test]
 async fn bad_bearer_tokens_are_401() {
     let server = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
-    assert_eq!(get(&server, "/v1/meetings", "not-a-jwt").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&server, "/v1/meetings", "not-a-jwt").await,
+        StatusCode::UNAUTHORIZED
+    );
     let other = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
     let (_, body) = post_token(&other, "grant_type=client_credentials", Some(("admin", "pw-123"))).await;
     let foreign = body["access_token"].as_str().unwrap();
-    assert_eq!(get(&server, "/v1/meetings", foreign).await, StatusCode::UNAUTHORIZED, "signed by another server's key");
+    assert_eq!(
+        get(&server, "/v1/meetings", foreign).await,
+        StatusCode::UNAUTHORIZED,
+        "signed by another server's key"
+    );
 }
 
 /// An empty store with no credentials gets a fresh admin app, once; its secret works.
@@ -116,15 +195,33 @@ async fn an_empty_store_bootstraps_an_admin_app_once() {
     let store: Arc<dyn Store> = Arc::new(zoom_store_memory::MemoryStore::new());
     let none = Bootstrap::from_values(None, None, None).unwrap();
     let first = server_on(store.clone(), &none).await;
-    let BootstrapOutcome::Created { client_id, client_secret } = first.bootstrap.clone() else {
+    let BootstrapOutcome::Created {
+        client_id,
+        client_secret,
+    } = first.bootstrap.clone()
+    else {
         panic!("expected a created app, got {:?}", first.bootstrap);
     };
-    let (status, _) = post_token(&first, "grant_type=client_credentials", Some((&client_id, &client_secret))).await;
+    let (status, _) = post_token(
+        &first,
+        "grant_type=client_credentials",
+        Some((&client_id, &client_secret)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     // A restart on the same store creates nothing, and the old token still verifies.
-    let (_, body) = post_token(&first, "grant_type=client_credentials", Some((&client_id, &client_secret))).await;
+    let (_, body) = post_token(
+        &first,
+        "grant_type=client_credentials",
+        Some((&client_id, &client_secret)),
+    )
+    .await;
     let token = body["access_token"].as_str().unwrap().to_owned();
     let second = server_on(store, &none).await;
     assert_eq!(second.bootstrap, BootstrapOutcome::Existing);
-    assert_eq!(get(&second, "/v1/meetings", &token).await, StatusCode::OK, "access keys persist");
+    assert_eq!(
+        get(&second, "/v1/meetings", &token).await,
+        StatusCode::OK,
+        "access keys persist"
+    );
 }
