@@ -16,9 +16,11 @@ ZOOM_BOOTSTRAP_CLIENT_ID=admin ZOOM_BOOTSTRAP_CLIENT_SECRET=change-me-please \
   target/debug/zoom-server --listen "127.0.0.1:$port" --store "sqlite://$work/zoom.db" \
   --webhook-allow-cidr 127.0.0.1/32 > "$work/server.log" 2>&1 &
 server=$!
+walk=""
 cleanup() {
   kill "$server" 2>/dev/null || true
-  pkill -f "target/debug/webhook-receiver" 2>/dev/null || true
+  # The walk-through runs in its own process group, so this also stops the receiver it started.
+  [ -n "$walk" ] && kill -- "-$walk" 2>/dev/null || true
   rm -f receiver.log
   rm -rf "$work"
 }
@@ -46,7 +48,9 @@ echo "events delivered with 200: $ok"
 grep -q 'participant.joined' receiver.log
 CHECKS
 echo "--- running the README walk-through"
-bash -euo pipefail "$work/walkthrough.sh"
+setsid bash -euo pipefail "$work/walkthrough.sh" &
+walk=$!
+wait "$walk"
 
 echo "--- running the README Python sample"
 awk '/^```python$/{inb=1; next} inb && /^```$/{exit} inb' README.md \
