@@ -73,6 +73,12 @@ pub struct EngineConfig {
     pub max_conflict_retries: u32,
     /// How many states the in-memory cache keeps.
     pub cache_capacity: usize,
+    /// This engine is the only writer of its store (one process owns it). Queries are then
+    /// answered from the cache without asking the store for newer events, which saves a store
+    /// round trip per read. Commands are unaffected: optimistic concurrency still catches another
+    /// writer, and a conflict drops the cached state. Leave it off when several processes write
+    /// to one store, or reads may miss the other processes' latest events. Default off.
+    pub exclusive: bool,
 }
 
 impl Default for EngineConfig {
@@ -86,6 +92,7 @@ impl Default for EngineConfig {
             snapshot_every: 64,
             max_conflict_retries: 8,
             cache_capacity: 100_000,
+            exclusive: false,
         }
     }
 }
@@ -393,6 +400,17 @@ impl Engine {
         locks.entry(stream.clone()).or_default().clone()
     }
 
+    /// Loads a state for a query: from the cache alone when this engine is the store's only
+    /// writer, caught up with the stream's tail otherwise.
+    async fn read<A: Aggregate>(&self, cache: &Cache<A>, stream: &StreamId) -> Result<Option<A>, EngineError> {
+        if self.config.exclusive
+            && let Some(state) = cache.get(stream)
+        {
+            return Ok(Some(state));
+        }
+        self.load(cache, stream).await
+    }
+
     async fn load<A: Aggregate>(&self, cache: &Cache<A>, stream: &StreamId) -> Result<Option<A>, EngineError> {
         let mut state = cache.get(stream);
         if state.is_none()
@@ -690,7 +708,7 @@ impl Engine {
 
     async fn meeting_visible(&self, principal: &Principal, id: &MeetingId) -> Result<Meeting, EngineError> {
         let m = self
-            .load(&self.meetings, &StreamId::from(id))
+            .read(&self.meetings, &StreamId::from(id))
             .await?
             .ok_or_else(|| DomainError::not_found("meeting", id))?;
         meeting::visible(&m, principal)?;
@@ -734,7 +752,7 @@ impl Engine {
         let next_cursor = (rows.len() > size).then(|| encode_cursor(rows[size - 1].seq));
         let mut items = Vec::with_capacity(size);
         for row in rows.into_iter().take(size) {
-            if let Some(m) = self.load(&self.meetings, &row.stream_id).await? {
+            if let Some(m) = self.read(&self.meetings, &row.stream_id).await? {
                 items.push(m);
             }
         }
@@ -784,7 +802,7 @@ impl Engine {
         require(principal, Scope::RecordingRead)?;
         let not_found = || EngineError::from(DomainError::not_found("recording", id));
         let stream = self.store.resolve_link(id.as_str()).await?.ok_or_else(not_found)?;
-        let m = self.load(&self.meetings, &stream).await?.ok_or_else(not_found)?;
+        let m = self.read(&self.meetings, &stream).await?.ok_or_else(not_found)?;
         if meeting::visible(&m, principal).is_err() {
             return Err(not_found());
         }
@@ -892,7 +910,7 @@ impl Engine {
     /// # Errors
     /// A store or decode failure.
     pub async fn subscription(&self, id: &WebhookId) -> Result<Option<Subscription>, EngineError> {
-        self.load(&self.webhooks, &StreamId::from(id)).await
+        self.read(&self.webhooks, &StreamId::from(id)).await
     }
 
     /// A subscription visible to `principal` (its own, or any of the account's for an admin).

@@ -674,3 +674,47 @@ async fn the_allow_list_admits_named_blocks() {
         .await;
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+/// Two engines on one store: a non-exclusive reader sees the other's writes at once; an exclusive
+/// one may read its cache, but its commands still see the other's writes (optimistic concurrency).
+#[tokio::test]
+async fn exclusive_engines_read_their_cache_and_still_write_correctly() {
+    let f = fixture().await;
+    let m = f.schedule(&admin_app(), schedule(Some("alice"))).await;
+    let open = |exclusive| {
+        Engine::open(
+            f.engine.store().clone(),
+            f.engine.clock().clone(),
+            f.engine.entropy().clone(),
+            EngineConfig {
+                exclusive,
+                ..f.engine.config().clone()
+            },
+        )
+    };
+    let shared = open(false).await.unwrap();
+    let exclusive = open(true).await.unwrap();
+    assert_eq!(exclusive.meeting(&admin_app(), &m.id).await.unwrap().topic, "Planning");
+    let rename = |topic: &str| {
+        MeetingCommand::Update(MeetingPatch {
+            topic: Some(topic.into()),
+            ..MeetingPatch::default()
+        })
+    };
+    f.engine
+        .execute(&admin_app(), Some(&m.id), rename("Renamed"), None)
+        .await
+        .unwrap();
+    assert_eq!(shared.meeting(&admin_app(), &m.id).await.unwrap().topic, "Renamed");
+    assert_eq!(
+        exclusive.meeting(&admin_app(), &m.id).await.unwrap().topic,
+        "Planning",
+        "an exclusive engine trusts its cache"
+    );
+    let after = exclusive
+        .execute(&admin_app(), Some(&m.id), MeetingCommand::Cancel, None)
+        .await
+        .unwrap();
+    assert_eq!(after.topic, "Renamed", "a command decides on the store's latest state");
+    assert_eq!(after.version, 3);
+}

@@ -172,6 +172,9 @@ impl Server {
             sfu_url,
             webhook_allow: allow.clone(),
             file_urls: FileUrlSigner::new(files_url, file_key.current().to_stored().material_b64.into_bytes()),
+            // One server process owns a SQLite file or a memory store (docs/operations.md), so
+            // reads come from the engine's cache.
+            exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
             ..EngineConfig::default()
         };
         let engine = Arc::new(Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config).await?);

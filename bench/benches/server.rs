@@ -1,0 +1,239 @@
+//! zoom-server over loopback sockets, as a client sees it (issue figures of DESIGN section 9).
+//!
+//! 1. `GET /v1/meetings/{id}` requests/s, driven by `wrk` (an external load generator, from
+//!    Debian: `apt-get install wrk`), against a minimal axum handler that returns the same bytes,
+//!    on the same machine in the same run, alternating rounds; the ratio is reported.
+//! 2. Open-loop latency at a fixed rate (2,000 requests/s by default) of `POST /v1/meetings` on
+//!    SQLite and of `POST /v1/meetings/{id}/joinToken`: each request is sent at its scheduled
+//!    instant, whether or not earlier ones have answered, and its latency is counted from that
+//!    instant (so a stall is not hidden by coordinated omission).
+//!
+//! The server runs in this process on its own runtime with the production wiring
+//! (`zoom_server::Server`: SQLite store, access tokens, cached token verification).
+//!
+//! Run: `cargo bench -p zoom-bench --bench server`
+//! (`SERVER_BENCH_RATE`, `SERVER_BENCH_SECS`, `SERVER_BENCH_WRK_SECS` change the defaults 2000, 5, 5).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{Value, json};
+use zoom_server::Server;
+use zoom_server::config::{Args, Bootstrap};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// Runs `wrk` against `url` and returns its requests/s, or `None` when wrk is missing or failed.
+fn wrk(url: &str, token: Option<&str>, secs: u64) -> Option<f64> {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t1", "-c32", &format!("-d{secs}s")]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = cmd.arg(url).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        eprintln!("wrk saw non-2xx answers from {url}:\n{text}");
+        return None;
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Sends `rate` requests/s for `secs` seconds, open loop; returns the sorted latencies and the
+/// number of failed requests.
+async fn open_loop(rate: u64, secs: u64, make: impl Fn(u64) -> reqwest::RequestBuilder) -> (Vec<Duration>, usize) {
+    let total = rate * secs;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let at = start + interval * i as u32;
+        tokio::time::sleep_until(at).await;
+        let req = make(i);
+        tasks.push(tokio::spawn(async move {
+            let ok = matches!(req.send().await, Ok(r) if r.status().is_success());
+            (at.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failed = 0;
+    for t in tasks {
+        match t.await {
+            Ok((d, true)) => latencies.push(d),
+            _ => failed += 1,
+        }
+    }
+    latencies.sort();
+    (latencies, failed)
+}
+
+fn report(name: &str, budget_ms: f64, brief_ms: f64, rate: u64, (lat, failed): &(Vec<Duration>, usize)) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let p99 = ms(percentile(lat, 0.99));
+    println!(
+        "{name} at {rate}/s: n={} failed={failed} p50={:.2} ms p99={p99:.2} ms max={:.2} ms; \
+         p99 / target {budget_ms} ms = {:.2}, p99 / brief {brief_ms} ms = {:.3}",
+        lat.len(),
+        ms(percentile(lat, 0.50)),
+        ms(percentile(lat, 1.0)),
+        p99 / budget_ms,
+        p99 / brief_ms,
+    );
+}
+
+fn main() {
+    let rate = env_or("SERVER_BENCH_RATE", 2000);
+    let secs = env_or("SERVER_BENCH_SECS", 5);
+    let wrk_secs = env_or("SERVER_BENCH_WRK_SECS", 5);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+
+    // The servers: zoom-server and the minimal peer, on a runtime of their own.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let db = dir.path().join("bench.db");
+    let base = server_rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let args = Args::try_parse_from([
+            "zoom-server",
+            "--listen",
+            &addr.to_string(),
+            "--store",
+            &format!("sqlite://{}", db.display()),
+        ])
+        .expect("flags");
+        let bootstrap =
+            Bootstrap::from_values(Some("bench".into()), Some("bench-secret".into()), None).expect("bootstrap");
+        let server = Server::start(&args, &bootstrap).await.expect("the server starts");
+        let app = server.router();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    });
+
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let client = reqwest::Client::new();
+    let (token, meeting_id, body) = client_rt.block_on(async {
+        let token: Value = client
+            .post(format!("{base}/oauth/token"))
+            .basic_auth("bench", Some("bench-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("token json");
+        let token = token["access_token"].as_str().expect("access_token").to_owned();
+        let meeting: Value = client
+            .post(format!("{base}/v1/meetings"))
+            .bearer_auth(&token)
+            .json(&json!({"topic": "Bench", "start_time": "2030-01-01T09:00:00Z", "duration_minutes": 30, "host_id": "alice",
+                "waiting_room": false, "settings": {"allow_join_before_host": true}}))
+            .send()
+            .await
+            .expect("schedule")
+            .json()
+            .await
+            .expect("meeting json");
+        let id = meeting["id"].as_str().expect("id").to_owned();
+        let body = client
+            .get(format!("{base}/v1/meetings/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("read")
+            .bytes()
+            .await
+            .expect("body");
+        (token, id, body)
+    });
+    let peer = server_rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let bytes = Arc::new(body);
+        let app = axum::Router::new().route(
+            "/v1/meetings/{id}",
+            axum::routing::get(move || {
+                let bytes = bytes.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        (*bytes).clone(),
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    });
+
+    // 1. Reads, by wrk, alternating rounds.
+    let path = format!("/v1/meetings/{meeting_id}");
+    let mut ours = Vec::new();
+    let mut floor = Vec::new();
+    for _ in 0..3 {
+        match (
+            wrk(&format!("{base}{path}"), Some(&token), wrk_secs),
+            wrk(&format!("{peer}{path}"), None, wrk_secs),
+        ) {
+            (Some(a), Some(b)) => {
+                ours.push(a);
+                floor.push(b);
+            }
+            _ => {
+                println!("GET {path}: wrk is not installed (apt-get install wrk) or failed; skipped");
+                break;
+            }
+        }
+    }
+    if !ours.is_empty() {
+        let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        println!(
+            "GET /v1/meetings/{{id}} (wrk -t1 -c32 -d{wrk_secs}s, best of {}): zoom-server {:.0} req/s, minimal axum {:.0} req/s, ratio {:.2}",
+            ours.len(),
+            best(&ours),
+            best(&floor),
+            best(&ours) / best(&floor)
+        );
+    }
+
+    // 2. Writes at a fixed rate, open loop.
+    client_rt.block_on(async {
+        let schedule = open_loop(rate, secs, |i| {
+            client
+                .post(format!("{base}/v1/meetings"))
+                .bearer_auth(&token)
+                .json(&json!({"topic": format!("Load {i}"), "start_time": "2030-01-01T09:00:00Z", "duration_minutes": 30, "host_id": "alice"}))
+        })
+        .await;
+        report("POST /v1/meetings (SQLite)", 5.0, 200.0, rate, &schedule);
+        let join = open_loop(rate, secs, |i| {
+            client
+                .post(format!("{base}/v1/meetings/{meeting_id}/joinToken"))
+                .bearer_auth(&token)
+                .json(&json!({"user_id": format!("user{i}"), "display_name": "Load"}))
+        })
+        .await;
+        report("POST /v1/meetings/{id}/joinToken", 2.0, 100.0, rate, &join);
+    });
+    drop(server_rt);
+}
