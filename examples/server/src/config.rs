@@ -11,8 +11,8 @@ use clap::{Parser, ValueEnum};
 use zoom_core::id::Name;
 use zoom_core::webhook::address::{AllowList, Cidr};
 
-/// The default retry schedule of DESIGN section 8.
-pub const DEFAULT_RETRY_SCHEDULE: &str = "1s,5s,30s,5m,30m,6h,24h";
+/// The default retry schedule of DESIGN section 8, as zoom-webhooks defines it.
+pub use zoom_webhooks::DEFAULT_RETRY_SCHEDULE;
 
 /// The account the bootstrap app belongs to unless `ZOOM_BOOTSTRAP_ACCOUNT_ID` says otherwise.
 pub const DEFAULT_BOOTSTRAP_ACCOUNT: &str = "default";
