@@ -8,6 +8,9 @@
 //!    instant, whether or not earlier ones have answered, and its latency is counted from that
 //!    instant (so a stall is not hidden by coordinated omission).
 //!
+//! The same generator against the minimal handler is reported first: that floor is the
+//! generator's and the loopback's own latency on these two cores.
+//!
 //! The server runs in this process on its own runtime with the production wiring
 //! (`zoom_server::Server`: SQLite store, access tokens, cached token verification).
 //!
@@ -216,8 +219,11 @@ fn main() {
         );
     }
 
-    // 2. Writes at a fixed rate, open loop.
+    // 2. Writes at a fixed rate, open loop, after the floor: the same generator against the
+    //    minimal handler, so the generator's own cost on these two cores is visible.
     client_rt.block_on(async {
+        let floor = open_loop(rate, secs, |_| client.get(format!("{peer}{path}"))).await;
+        report("floor: GET on the minimal axum handler", 5.0, 200.0, rate, &floor);
         let schedule = open_loop(rate, secs, |i| {
             client
                 .post(format!("{base}/v1/meetings"))
