@@ -258,6 +258,9 @@ async fn follow(shared: Arc<Shared>) {
             }
         }
     };
+    // Each account's active subscriptions, kept from batch to batch until the log shows a
+    // change to any subscription. See `plan`.
+    let mut subscriptions: HashMap<AccountId, Vec<(u64, Subscription)>> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             return;
@@ -267,7 +270,7 @@ async fn follow(shared: Arc<Shared>) {
             let Some(last) = rows.last().map(|r| r.position) else {
                 return Ok::<_, WebhookError>(None);
             };
-            let deliveries = plan(&shared, &rows).await?;
+            let deliveries = plan(&shared, &rows, &mut subscriptions).await?;
             let any = !deliveries.is_empty();
             store.enqueue(&shared.config.consumer, last, deliveries).await?;
             Ok(Some((last, any)))
@@ -333,9 +336,21 @@ pub(crate) async fn account_subscriptions(
 }
 
 /// The deliveries a batch of log rows causes.
-async fn plan(shared: &Shared, rows: &[RecordedEvent]) -> Result<Vec<NewDelivery>, WebhookError> {
+///
+/// `subscriptions` holds the accounts' subscriptions as read for an earlier batch. Every change
+/// to a subscription (creation, deletion, health, rotation) is an event of its stream in the
+/// log, so the list read then still holds for this batch unless the batch itself shows such an
+/// event: then every list is read again, as of now. A subscription created after the list was
+/// read sits after every row the list is used for, which it would not receive anyway.
+async fn plan(
+    shared: &Shared,
+    rows: &[RecordedEvent],
+    subscriptions: &mut HashMap<AccountId, Vec<(u64, Subscription)>>,
+) -> Result<Vec<NewDelivery>, WebhookError> {
     let now = shared.engine.clock().now();
-    let mut subscriptions: HashMap<AccountId, Vec<(u64, Subscription)>> = HashMap::new();
+    if rows.iter().any(|r| WebhookId::parse(r.stream_id.as_str()).is_ok()) {
+        subscriptions.clear();
+    }
     let mut out = Vec::new();
     for row in rows {
         let Some(name) = catalogue::webhook_name(&row.event_type) else {
