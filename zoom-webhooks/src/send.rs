@@ -45,9 +45,12 @@ pub(crate) struct Answer {
 
 /// The parts of an attempt that do not change between retries.
 pub(crate) struct Request<'a> {
-    pub url: &'a str,
+    /// The subscription's URL, parsed once per subscription version (the error when it does not
+    /// parse).
+    pub url: Result<&'a url::Url, &'a str>,
     pub event_id: &'a str,
-    pub body: &'a str,
+    /// The delivery's body, moved into the request rather than copied.
+    pub body: String,
     pub secrets: &'a [WebhookSecret],
 }
 
@@ -66,11 +69,11 @@ pub(crate) async fn attempt(
         error: Some(error),
         retry_after: None,
     };
-    let url = match url::Url::parse(request.url) {
+    let url = match request.url {
         Ok(u) => u,
         Err(e) => return fail(format!("destination refused: bad URL ({e})")),
     };
-    if let Err(e) = check_destination(&url, allow) {
+    if let Err(e) = check_destination(url, allow) {
         return fail(e.to_string());
     }
     // A fresh timestamp on every attempt; the id stays the event id.
@@ -91,9 +94,9 @@ pub(crate) async fn attempt(
         }
     }
     let response = client
-        .post(url)
+        .post(url.clone())
         .headers(headers)
-        .body(request.body.to_owned())
+        .body(request.body)
         .send()
         .await;
     let mut response = match response {

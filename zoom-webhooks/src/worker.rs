@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use zoom_core::Engine;
-use zoom_core::event::RecordedEvent;
+use zoom_core::event::{RecordedEvent, StreamId};
 use zoom_core::id::{AccountId, Name, WebhookId};
 use zoom_core::principal::{Principal, Scope};
+use zoom_core::signature::WebhookSecret;
 use zoom_core::store::{Delivery, DeliveryAttempt, DeliveryState, IndexQuery, NewDelivery};
 use zoom_core::webhook::{Health, Subscription, WebhookCommand, catalogue};
 
@@ -58,6 +59,53 @@ pub(crate) struct Shared {
     failing_since: Mutex<HashMap<WebhookId, DateTime<Utc>>>,
     /// The last time attempt rows were pruned.
     last_prune: Mutex<Option<DateTime<Utc>>>,
+    /// Each subscription as last read, with its URL and secrets parsed, so that an attempt
+    /// parses nothing while the subscription's stream is unchanged.
+    prepared: Mutex<HashMap<WebhookId, Arc<Prepared>>>,
+}
+
+/// A subscription at one version, with what every attempt needs already parsed: the URL, and
+/// both signing secrets with their HMAC keys set up.
+struct Prepared {
+    sub: Subscription,
+    /// The parsed URL, or why it does not parse.
+    url: Result<url::Url, String>,
+    /// The current secret (when it parses), then the previous one (when it parses).
+    secrets: Vec<WebhookSecret>,
+    /// How many of `secrets` are the current one (0 or 1).
+    current: usize,
+    /// Until when the previous secret signs too.
+    previous_until: Option<DateTime<Utc>>,
+}
+
+impl Prepared {
+    fn new(sub: Subscription) -> Self {
+        let url = url::Url::parse(&sub.url).map_err(|e| e.to_string());
+        let mut secrets: Vec<WebhookSecret> = WebhookSecret::parse(&sub.secret).into_iter().collect();
+        let current = secrets.len();
+        let mut previous_until = None;
+        if let Some((old, until)) = &sub.previous_secret
+            && let Ok(s) = WebhookSecret::parse(old)
+        {
+            secrets.push(s);
+            previous_until = Some(*until);
+        }
+        Self {
+            sub,
+            url,
+            secrets,
+            current,
+            previous_until,
+        }
+    }
+
+    /// The secrets that sign at `now`, as [`Subscription::signing_secrets`] gives them.
+    fn signing_secrets(&self, now: DateTime<Utc>) -> &[WebhookSecret] {
+        match self.previous_until {
+            Some(until) if now < until => &self.secrets,
+            _ => &self.secrets[..self.current],
+        }
+    }
 }
 
 /// Controls a running worker: wake it after a commit, redeliver, prune, stop it.
@@ -106,6 +154,7 @@ impl Worker {
             shutdown,
             failing_since: Mutex::new(HashMap::new()),
             last_prune: Mutex::new(None),
+            prepared: Mutex::new(HashMap::new()),
         });
         let tasks = vec![
             tokio::spawn(follow(Arc::clone(&shared))),
@@ -209,6 +258,9 @@ async fn follow(shared: Arc<Shared>) {
             }
         }
     };
+    // Each account's active subscriptions, kept from batch to batch until the log shows a
+    // change to any subscription. See `plan`.
+    let mut subscriptions: HashMap<AccountId, Vec<(u64, Subscription)>> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             return;
@@ -218,7 +270,7 @@ async fn follow(shared: Arc<Shared>) {
             let Some(last) = rows.last().map(|r| r.position) else {
                 return Ok::<_, WebhookError>(None);
             };
-            let deliveries = plan(&shared, &rows).await?;
+            let deliveries = plan(&shared, &rows, &mut subscriptions).await?;
             let any = !deliveries.is_empty();
             store.enqueue(&shared.config.consumer, last, deliveries).await?;
             Ok(Some((last, any)))
@@ -284,9 +336,21 @@ pub(crate) async fn account_subscriptions(
 }
 
 /// The deliveries a batch of log rows causes.
-async fn plan(shared: &Shared, rows: &[RecordedEvent]) -> Result<Vec<NewDelivery>, WebhookError> {
+///
+/// `subscriptions` holds the accounts' subscriptions as read for an earlier batch. Every change
+/// to a subscription (creation, deletion, health, rotation) is an event of its stream in the
+/// log, so the list read then still holds for this batch unless the batch itself shows such an
+/// event: then every list is read again, as of now. A subscription created after the list was
+/// read sits after every row the list is used for, which it would not receive anyway.
+async fn plan(
+    shared: &Shared,
+    rows: &[RecordedEvent],
+    subscriptions: &mut HashMap<AccountId, Vec<(u64, Subscription)>>,
+) -> Result<Vec<NewDelivery>, WebhookError> {
     let now = shared.engine.clock().now();
-    let mut subscriptions: HashMap<AccountId, Vec<(u64, Subscription)>> = HashMap::new();
+    if rows.iter().any(|r| WebhookId::parse(r.stream_id.as_str()).is_ok()) {
+        subscriptions.clear();
+    }
     let mut out = Vec::new();
     for row in rows {
         let Some(name) = catalogue::webhook_name(&row.event_type) else {
@@ -558,11 +622,44 @@ fn system_principal(account: &AccountId) -> Result<Principal, WebhookError> {
     Ok(Principal::app(account.clone(), subject, [Scope::Admin]))
 }
 
+/// The subscription as it is now, parsed: from the cache when its stream has not moved since it
+/// was read (one version lookup), else read again and parsed once for every later attempt.
+async fn prepared(shared: &Shared, id: &WebhookId) -> Result<Option<Arc<Prepared>>, WebhookError> {
+    let store = shared.engine.store();
+    let version = store.stream_version(&StreamId::from(id)).await?;
+    let cached = shared
+        .prepared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(id)
+        .filter(|p| p.sub.version == version)
+        .cloned();
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let Some(sub) = shared.engine.subscription(id).await? else {
+        shared
+            .prepared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        return Ok(None);
+    };
+    let p = Arc::new(Prepared::new(sub));
+    shared
+        .prepared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id.clone(), Arc::clone(&p));
+    Ok(Some(p))
+}
+
 /// Makes one attempt of a delivery and records it.
-async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
+async fn deliver(shared: &Shared, mut d: Delivery) -> Result<(), WebhookError> {
     let engine = &shared.engine;
     let attempted_at = engine.clock().now();
     let number = d.attempts.saturating_add(1);
+    let body = std::mem::take(&mut d.body);
     let record =
         |status: Option<u16>, latency_ms: u64, error: Option<String>, next: Option<DateTime<Utc>>| DeliveryAttempt {
             delivery_id: d.id,
@@ -576,11 +673,11 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
             error,
             next_attempt_at: next,
         };
-    let sub = match engine.subscription(&d.subscription_id).await? {
-        Some(s) if s.active && s.state != Health::Disabled => s,
+    let prepared = match prepared(shared, &d.subscription_id).await? {
+        Some(p) if p.sub.active && p.sub.state != Health::Disabled => p,
         other => {
             let why = match other {
-                Some(s) if s.active => "not sent: the subscription is disabled",
+                Some(p) if p.sub.active => "not sent: the subscription is disabled",
                 _ => "not sent: the subscription was deleted",
             };
             engine
@@ -590,16 +687,16 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
             return Ok(());
         }
     };
-    let secrets = sub.signing_secrets(attempted_at);
+    let sub = &prepared.sub;
     let answer = send::attempt(
         &shared.client,
         &shared.config.allow,
         shared.config.max_response_bytes,
         Request {
-            url: &sub.url,
+            url: prepared.url.as_ref().map_err(String::as_str),
             event_id: d.event_id.as_str(),
-            body: &d.body,
-            secrets: &secrets,
+            body,
+            secrets: prepared.signing_secrets(attempted_at),
         },
         attempted_at,
     )
@@ -633,11 +730,11 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&sub.id);
             if sub.state != Health::Healthy {
-                set_health(engine, &sub, Health::Healthy, "a delivery succeeded").await?;
+                set_health(engine, sub, Health::Healthy, "a delivery succeeded").await?;
             }
         }
         Verdict::Gone => {
-            set_health(engine, &sub, Health::Disabled, "the receiver answered 410 Gone").await?;
+            set_health(engine, sub, Health::Disabled, "the receiver answered 410 Gone").await?;
         }
         Verdict::Retry(_) | Verdict::Exhausted => {
             let since = failing_since(shared, &sub.id, attempted_at).await?;
@@ -646,7 +743,7 @@ async fn deliver(shared: &Shared, d: Delivery) -> Result<(), WebhookError> {
                     "every delivery has failed since {}",
                     since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
-                set_health(engine, &sub, h, &reason).await?;
+                set_health(engine, sub, h, &reason).await?;
             }
         }
     }

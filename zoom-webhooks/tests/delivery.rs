@@ -632,3 +632,58 @@ async fn a_backlog_wider_than_the_window_does_not_starve_the_others() {
     assert_eq!(stuck.count(), 1);
     drop(worker);
 }
+
+/// Rotating a secret, adding a subscription and deleting one while the worker runs (after it
+/// has read and parsed the subscriptions for earlier events) all apply to the next events.
+#[tokio::test]
+async fn subscription_changes_apply_while_the_worker_runs() {
+    let engine = engine().await;
+    let first = Receiver::ok().await;
+    let second = Receiver::ok().await;
+    let (sub, old) = subscribe(&engine, &first.url("/first"), &["meeting.created"]).await;
+    let worker = Worker::spawn(Arc::clone(&engine), config("1s")).unwrap();
+    schedule(&engine, "One").await;
+    worker.notify();
+    let r = first.wait_for(1).await.remove(0);
+    assert_eq!(r.header("x-zoom-signature").matches(",v1=").count(), 1);
+
+    let new = engine
+        .execute_webhook(&admin(), Some(&sub), WebhookCommand::RotateSecret, None)
+        .await
+        .unwrap()
+        .secret
+        .unwrap();
+    let (added, _) = subscribe(&engine, &second.url("/second"), &["meeting.created"]).await;
+    schedule(&engine, "Two").await;
+    worker.notify();
+    let r = first.wait_for(2).await.remove(1);
+    assert_eq!(r.json()["data"]["topic"], "Two");
+    let ts: i64 = r.header("webhook-timestamp").parse().unwrap();
+    assert_eq!(r.header("x-zoom-signature").matches(",v1=").count(), 2);
+    verify(&r, &old, ts).unwrap();
+    verify(&r, &new, ts).unwrap();
+    let got = second.wait_for(1).await;
+    assert_eq!(got[0].json()["data"]["topic"], "Two");
+
+    engine
+        .execute_webhook(&admin(), Some(&sub), WebhookCommand::Unsubscribe, None)
+        .await
+        .unwrap();
+    schedule(&engine, "Three").await;
+    worker.notify();
+    let got = second.wait_for(2).await;
+    assert_eq!(got[1].json()["data"]["topic"], "Three");
+    let head = engine.store().head_position().await.unwrap();
+    eventually("the worker to pass every event", || async {
+        engine.store().checkpoint("zoom-webhooks").await.unwrap() >= head
+    })
+    .await;
+    worker.shutdown().await;
+    assert_eq!(first.count(), 2);
+    assert_eq!(second.count(), 2);
+    assert_eq!(log(&engine, &added).await.len(), 2);
+    assert_eq!(log(&engine, &sub).await.len(), 2);
+    let far = Utc::now() + chrono::Duration::days(365);
+    let pending = engine.store().due(far, 100).await.unwrap();
+    assert!(pending.iter().all(|d| d.subscription_id != sub), "{pending:?}");
+}
