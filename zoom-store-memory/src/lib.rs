@@ -19,7 +19,7 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -38,6 +38,9 @@ struct Inner {
     idempotency: HashMap<String, IdempotencyRecord>,
     checkpoints: HashMap<String, u64>,
     deliveries: BTreeMap<u64, Delivery>,
+    /// `(next_attempt_at, id)` of every pending delivery with a next attempt: `due` reads a
+    /// window off its front instead of scanning and sorting the whole outbox.
+    due_index: BTreeSet<(DateTime<Utc>, u64)>,
     delivery_keys: HashSet<(WebhookId, EventId)>,
     attempts: BTreeMap<u64, DeliveryAttempt>,
 }
@@ -214,6 +217,7 @@ impl DeliveryStore for MemoryStore {
             }
             let id = inner.deliveries.keys().next_back().map_or(1, |k| k + 1);
             let created_at = d.next_attempt_at;
+            inner.due_index.insert((d.next_attempt_at, id));
             inner.deliveries.insert(
                 id,
                 Delivery {
@@ -238,25 +242,16 @@ impl DeliveryStore for MemoryStore {
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
         let inner = self.lock();
-        // Sort references and clone only the rows returned: the outbox may hold many due rows
-        // (bodies included) while the caller asks for a window of them.
-        let mut due: Vec<&Delivery> = inner
-            .deliveries
-            .values()
-            .filter(|d| d.state == DeliveryState::Pending && d.next_attempt_at.is_some_and(|t| t <= now))
-            .collect();
-        due.sort_unstable_by_key(|d| (d.next_attempt_at, d.id));
-        Ok(due.into_iter().take(limit).cloned().collect())
+        Ok(inner
+            .due_index
+            .range(..=(now, u64::MAX))
+            .take(limit)
+            .filter_map(|(_, id)| inner.deliveries.get(id).cloned())
+            .collect())
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let inner = self.lock();
-        Ok(inner
-            .deliveries
-            .values()
-            .filter(|d| d.state == DeliveryState::Pending)
-            .filter_map(|d| d.next_attempt_at)
-            .min())
+        Ok(self.lock().due_index.first().map(|(at, _)| *at))
     }
 
     async fn record_attempt(
@@ -266,12 +261,12 @@ impl DeliveryStore for MemoryStore {
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let Some(d) = inner.deliveries.get_mut(&attempt.delivery_id) else {
             return Err(StoreError::Invalid(format!("no delivery {}", attempt.delivery_id)));
         };
+        reschedule(&mut inner.due_index, d, state, next_attempt_at);
         d.attempts = attempt.attempt;
-        d.state = state;
-        d.next_attempt_at = next_attempt_at;
         let seq = inner.attempts.keys().next_back().map_or(1, |k| k + 1);
         inner.attempts.insert(seq, attempt);
         Ok(())
@@ -307,11 +302,11 @@ impl DeliveryStore for MemoryStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let mut n = 0;
         for d in inner.deliveries.values_mut() {
             if &d.subscription_id == subscription_id && (from_position..=to_position).contains(&d.position) {
-                d.state = DeliveryState::Pending;
-                d.next_attempt_at = Some(at);
+                reschedule(&mut inner.due_index, d, DeliveryState::Pending, Some(at));
                 n += 1;
             }
         }
@@ -323,5 +318,26 @@ impl DeliveryStore for MemoryStore {
         let old = inner.attempts.len();
         inner.attempts.retain(|_, a| a.attempted_at >= before);
         Ok((old - inner.attempts.len()) as u64)
+    }
+}
+
+/// Moves a delivery to `state` and `next_attempt_at`, keeping the due index in step.
+fn reschedule(
+    due_index: &mut BTreeSet<(DateTime<Utc>, u64)>,
+    d: &mut Delivery,
+    state: DeliveryState,
+    next_attempt_at: Option<DateTime<Utc>>,
+) {
+    if d.state == DeliveryState::Pending
+        && let Some(at) = d.next_attempt_at
+    {
+        due_index.remove(&(at, d.id));
+    }
+    d.state = state;
+    d.next_attempt_at = next_attempt_at;
+    if state == DeliveryState::Pending
+        && let Some(at) = next_attempt_at
+    {
+        due_index.insert((at, d.id));
     }
 }
