@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use zoom_core::meeting::MeetingCommand;
 
-use super::{meeting_id, method_not_allowed, participant_id, path, recording_id, reply, split_action, unknown_action};
+use super::{meeting_id, participant_id, path, recording_id, reply, split_action, unknown_action};
 use crate::Api;
 use crate::extract;
 use crate::problem::{Problem, ProblemDocument};
@@ -104,9 +104,7 @@ pub(crate) async fn recording_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let segment = path(segment)?;
-    let Some((id, action)) = split_action(&segment) else {
-        return Err(method_not_allowed());
-    };
+    let (id, action) = split_action(&segment)?;
     match action {
         "complete" => complete(api, headers, id, body).await,
         "fail" => fail(api, headers, id, body).await,

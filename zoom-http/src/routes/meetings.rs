@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use zoom_core::engine::MeetingQuery;
 use zoom_core::meeting::{MeetingCommand, MeetingState};
 
-use super::{meeting_id, method_not_allowed, path, reply, split_action, unknown_action};
+use super::{meeting_id, path, reply, split_action, unknown_action};
 use crate::Api;
 use crate::extract::{self, PAGE_PARAMS, Query};
 use crate::problem::{Problem, ProblemDocument};
@@ -208,9 +208,7 @@ pub(crate) async fn action(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let segment = path(segment)?;
-    let Some((id, action)) = split_action(&segment) else {
-        return Err(method_not_allowed());
-    };
+    let (id, action) = split_action(&segment)?;
     match action {
         "end" => end(api, headers, id, body).await,
         other => Err(unknown_action(other)),

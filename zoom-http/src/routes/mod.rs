@@ -20,9 +20,10 @@ use zoom_core::id::{MeetingId, ParticipantId, RecordingId, WebhookId};
 
 use crate::problem::Problem;
 
-/// Splits `id:action` into its halves; `None` when there is no colon.
-pub(crate) fn split_action(segment: &str) -> Option<(&str, &str)> {
-    segment.split_once(':')
+/// Splits `id:action` into its halves. A segment without a colon names the resource itself,
+/// which has no handler for this method on these routes: 405.
+pub(crate) fn split_action(segment: &str) -> Result<(&str, &str), Problem> {
+    segment.split_once(':').ok_or_else(method_not_allowed)
 }
 
 /// 404 for an unknown colon action on a known resource path.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use zoom_core::id::ParticipantId;
 use zoom_core::meeting::{Meeting, MeetingCommand, ParticipantStatus};
 
-use super::{meeting_id, method_not_allowed, participant_id, path, reply, split_action, unknown_action};
+use super::{meeting_id, participant_id, path, reply, split_action, unknown_action};
 use crate::Api;
 use crate::extract::{self, Query};
 use crate::problem::{Problem, ProblemDocument};
@@ -141,9 +141,7 @@ pub(crate) async fn action(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let (id, segment) = path(ids)?;
-    let Some((pid, action)) = split_action(&segment) else {
-        return Err(method_not_allowed());
-    };
+    let (pid, action) = split_action(&segment)?;
     match action {
         "admit" => admit(api, headers, &id, pid, body).await,
         other => Err(unknown_action(other)),

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use zoom_core::engine::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use zoom_core::webhook::WebhookCommand;
 
-use super::{method_not_allowed, path, reply, split_action, unknown_action, webhook_id};
+use super::{path, reply, split_action, unknown_action, webhook_id};
 use crate::Api;
 use crate::extract::{self, Query};
 use crate::problem::{Problem, ProblemDocument};
@@ -124,9 +124,7 @@ pub(crate) async fn action(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let segment = path(segment)?;
-    let Some((id, action)) = split_action(&segment) else {
-        return Err(method_not_allowed());
-    };
+    let (id, action) = split_action(&segment)?;
     match action {
         "rotateSecret" => rotate_secret(api, headers, id, body).await,
         other => Err(unknown_action(other)),
