@@ -80,8 +80,14 @@ impl Apps {
     /// # Errors
     /// [`AppError`] when the store fails.
     pub async fn find(&self, client_id: &Name) -> Result<Option<App>, AppError> {
+        Ok(self.read(client_id).await?.0)
+    }
+
+    /// The app as last registered, and its stream's version.
+    async fn read(&self, client_id: &Name) -> Result<(Option<App>, u64), AppError> {
         let stream = stream(client_id)?;
         let rows = self.store.read_stream(&stream, 1, usize::MAX).await?;
+        let version = rows.last().map_or(0, |r| r.version);
         let mut app = None;
         for row in rows {
             let event = row.decode().map_err(|e| AppError::Store(e.to_string()))?;
@@ -95,7 +101,7 @@ impl Apps {
                 });
             }
         }
-        Ok(app)
+        Ok((app, version))
     }
 
     /// Registers an app, or re-registers it (a new secret or new scopes replace the old ones).
@@ -113,8 +119,8 @@ impl Apps {
     ) -> Result<(), AppError> {
         let stream = stream(client_id)?;
         for _ in 0..3 {
-            let version = self.store.stream_version(&stream).await?;
-            if let Some(app) = self.find(client_id).await?
+            let (app, version) = self.read(client_id).await?;
+            if let Some(app) = app
                 && app.secret_matches(secret)
                 && &app.account_id == account_id
                 && app.scopes == scopes
