@@ -110,6 +110,41 @@ impl Options {
     }
 }
 
+/// The session settings of every connection of the store (pooled, migration, leader lock) and
+/// the schema: the URL without `schema`, with `search_path` set to the schema, an
+/// `application_name` and a connect timeout unless the URL sets them.
+fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Config, String), Error> {
+    let info = conninfo::split(url)?;
+    let schema = match (&options.schema, &info.schema) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::InvalidOptions(format!(
+                "the URL names schema {b} but the options name {a}"
+            )));
+        }
+        (Some(s), _) | (None, Some(s)) => s.clone(),
+        (None, None) => DEFAULT_SCHEMA.to_owned(),
+    };
+    conninfo::check_schema(&schema).map_err(Error::InvalidOptions)?;
+    let mut config: tokio_postgres::Config = info
+        .url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| Error::InvalidUrl(e.to_string()))?;
+    // Every session of the store, pooled or not, resolves unqualified names in its schema.
+    let search_path = format!("-c search_path={schema}");
+    let session_options = match config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} {search_path}"),
+        _ => search_path,
+    };
+    config.options(session_options);
+    if config.get_application_name().is_none() {
+        config.application_name("zoom-store-postgres");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(options.connect_timeout);
+    }
+    Ok((config, schema))
+}
+
 /// What every call of the store shares.
 struct Inner {
     pool: Pool,
@@ -156,34 +191,7 @@ impl PostgresStore {
         if options.pool_size == 0 {
             return Err(Error::InvalidOptions("pool_size must be at least 1".into()));
         }
-        let info = conninfo::split(url)?;
-        let schema = match (&options.schema, &info.schema) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(Error::InvalidOptions(format!(
-                    "the URL names schema {b} but the options name {a}"
-                )));
-            }
-            (Some(s), _) | (None, Some(s)) => s.clone(),
-            (None, None) => DEFAULT_SCHEMA.to_owned(),
-        };
-        conninfo::check_schema(&schema).map_err(Error::InvalidOptions)?;
-        let mut config: tokio_postgres::Config = info
-            .url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| Error::InvalidUrl(e.to_string()))?;
-        // Every session of the store, pooled or not, resolves unqualified names in its schema.
-        let search_path = format!("-c search_path={schema}");
-        let session_options = match config.get_options() {
-            Some(given) if !given.trim().is_empty() => format!("{given} {search_path}"),
-            _ => search_path,
-        };
-        config.options(session_options);
-        if config.get_application_name().is_none() {
-            config.application_name("zoom-store-postgres");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(options.connect_timeout);
-        }
+        let (config, schema) = session_config(url, &options)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
 
         let (mut client, connection) = config.connect(NoTls).await?;
@@ -227,6 +235,18 @@ impl PostgresStore {
     /// while holding it. See [`LeaderLock`].
     pub fn leader_lock(&self, name: &str) -> LeaderLock {
         LeaderLock::new(self.config.clone(), &self.schema, name, self.runtime.clone())
+    }
+
+    /// The same lock as [`PostgresStore::leader_lock`] of a store connected to `url`, without
+    /// the store: for a process that holds the store only as `Arc<dyn Store>`. Must be called
+    /// inside a tokio runtime. Contacts nothing until [`LeaderLock::try_acquire`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`], [`Error::NoRuntime`].
+    pub fn leader_lock_for(url: &str, name: &str) -> Result<LeaderLock, Error> {
+        let (config, schema) = session_config(url, &Options::default())?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        Ok(LeaderLock::new(config, &schema, name, runtime))
     }
 
     /// Runs `f` with a pooled connection as a task on the store's runtime.
