@@ -22,23 +22,11 @@ fn event(n: u8) -> NewEvent {
     }
 }
 
-fn append(stream: &StreamId, expected: u64, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest {
-        stream_id: stream.clone(),
-        expected_version: expected,
-        events,
-        index: None,
-        snapshot: None,
-        links: vec![],
-        idempotency: None,
-    }
-}
-
 /// Three events of `mtg_a` at positions 1, 2, 3.
 async fn three_events(store: &PostgresStore) -> StreamId {
     let a = StreamId::new("mtg_a").unwrap();
     store
-        .append(append(&a, 0, vec![event(1), event(2), event(3)]))
+        .append(common::request(&a, 0, vec![event(1), event(2), event(3)]))
         .await
         .unwrap();
     a
@@ -145,7 +133,7 @@ async fn a_nul_character_is_invalid_not_a_panic() {
     let mut e = event(1);
     e.payload = "{\"x\":\"\0\"}".into();
     assert!(matches!(
-        store.append(append(&a, 0, vec![e])).await,
+        store.append(common::request(&a, 0, vec![e])).await,
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(store.head_position().await.unwrap(), 0);

@@ -72,15 +72,7 @@ async fn a_fresh_schema_records_its_migrations_and_reopens() {
         .collect();
     assert_eq!(recorded(&url, &guard.schema).await, expected);
     let stream = zoom_core::event::StreamId::new("mtg_a").unwrap();
-    let mut req = zoom_core::store::AppendRequest {
-        stream_id: stream.clone(),
-        expected_version: 0,
-        events: vec![],
-        index: None,
-        snapshot: None,
-        links: vec![],
-        idempotency: None,
-    };
+    let mut req = common::request(&stream, 0, vec![]);
     req.idempotency = Some(zoom_core::store::IdempotencyRecord {
         key: "k".into(),
         fingerprint: "f".into(),
@@ -98,22 +90,25 @@ async fn a_fresh_schema_records_its_migrations_and_reopens() {
     assert_eq!(again.schema(), guard.schema);
 }
 
+/// A fresh schema, damaged by `sql` once its store is closed.
+async fn damaged(url: &str, sql: &str) -> SchemaGuard {
+    let (store, guard) = common::fresh(url).await;
+    drop(store);
+    common::raw(url, &guard.schema).await.execute(sql, &[]).await.unwrap();
+    guard
+}
+
 /// A schema that records a migration this build does not ship is refused and left as it was.
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
     let Some(url) = common::url("a_newer_schema_is_refused") else {
         return;
     };
-    let (store, guard) = common::fresh(&url).await;
-    drop(store);
-    common::raw(&url, &guard.schema)
-        .await
-        .execute(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, '0999_future', 'x')",
-            &[],
-        )
-        .await
-        .unwrap();
+    let guard = damaged(
+        &url,
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, '0999_future', 'x')",
+    )
+    .await;
     match PostgresStore::connect(&guard.url()).await {
         Err(Error::NewerSchema {
             found,

@@ -29,18 +29,6 @@ fn event(writer: u64, n: u64) -> NewEvent {
     }
 }
 
-fn request(stream: &StreamId, expected: u64, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest {
-        stream_id: stream.clone(),
-        expected_version: expected,
-        events,
-        index: None,
-        snapshot: None,
-        links: vec![],
-        idempotency: None,
-    }
-}
-
 const WRITERS: u64 = 8;
 const PER_WRITER: u64 = 20;
 
@@ -52,14 +40,14 @@ async fn write(store: PostgresStore, w: u64) {
     for i in 0..PER_WRITER {
         loop {
             let v = store.stream_version(&hot).await.unwrap();
-            match store.append(request(&hot, v, vec![event(w, i)])).await {
+            match store.append(common::request(&hot, v, vec![event(w, i)])).await {
                 Ok(_) => break,
                 Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
                 Err(e) => panic!("unexpected error under contention: {e}"),
             }
         }
         store
-            .append(request(
+            .append(common::request(
                 &own,
                 2 * i,
                 vec![event(w, 1000 + 2 * i), event(w, 1001 + 2 * i)],

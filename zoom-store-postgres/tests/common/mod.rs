@@ -8,6 +8,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_postgres::NoTls;
+use zoom_core::event::{NewEvent, StreamId};
+use zoom_core::store::AppendRequest;
 use zoom_store_postgres::{Options, PostgresStore};
 
 /// The variable that names the test server.
@@ -102,4 +104,17 @@ pub async fn raw(url: &str, schema: &str) -> tokio_postgres::Client {
         .await
         .unwrap();
     client
+}
+
+/// An append of `events` to `stream` at `expected`, with nothing else.
+pub fn request(stream: &StreamId, expected: u64, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        stream_id: stream.clone(),
+        expected_version: expected,
+        events,
+        index: None,
+        snapshot: None,
+        links: vec![],
+        idempotency: None,
+    }
 }
