@@ -13,6 +13,7 @@
 
 pub mod apps;
 pub mod config;
+pub mod delivery;
 pub mod oauth;
 pub mod tokens;
 
@@ -95,19 +96,20 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Opens the store of `spec`.
+/// Opens the store of `spec` (connecting and migrating, for PostgreSQL).
 ///
 /// # Errors
-/// [`StartError::Store`] when it cannot be opened (or is PostgreSQL, not built in yet).
-pub fn open_store(spec: &StoreSpec) -> Result<Arc<dyn Store>, StartError> {
+/// [`StartError::Store`] when it cannot be opened.
+pub async fn open_store(spec: &StoreSpec) -> Result<Arc<dyn Store>, StartError> {
     match spec {
         StoreSpec::Memory => Ok(Arc::new(zoom_store_memory::MemoryStore::new())),
         StoreSpec::Sqlite(path) => zoom_store_sqlite::SqliteStore::open(path)
             .map(|s| Arc::new(s) as Arc<dyn Store>)
             .map_err(|e| StartError::Store(format!("{}: {e}", path.display()))),
-        StoreSpec::Postgres(_) => Err(StartError::Store(
-            "PostgreSQL is not available in this build yet; use sqlite://PATH or memory".into(),
-        )),
+        StoreSpec::Postgres(url) => zoom_store_postgres::PostgresStore::connect(url)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| StartError::Store(format!("{}: {e}", config::redact_url(url)))),
     }
 }
 
@@ -118,7 +120,7 @@ impl Server {
     /// [`StartError`] naming what failed.
     pub async fn start(args: &Args, bootstrap: &Bootstrap) -> Result<Self, StartError> {
         let spec = config::parse_store(&args.store)?;
-        let store = open_store(&spec)?;
+        let store = open_store(&spec).await?;
         Self::start_with(
             args,
             bootstrap,
@@ -173,7 +175,7 @@ impl Server {
             webhook_allow: allow.clone(),
             file_urls: FileUrlSigner::new(files_url, file_key.current().to_stored().material_b64.into_bytes()),
             // One server process owns a SQLite file or a memory store (docs/operations.md), so
-            // reads come from the engine's cache.
+            // reads come from the engine's cache. Never for PostgreSQL: other instances write too.
             exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
             ..EngineConfig::default()
         };

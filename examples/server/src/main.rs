@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run -p zoom-server                       # 127.0.0.1:8080, SQLite at ./zoom.db
 //! cargo run -p zoom-server -- --store memory --listen 127.0.0.1:9000
+//! cargo run -p zoom-server -- --store 'postgres://zoom@db.internal/zoom?schema=zoom'
 //! cargo run -p zoom-server -- --help             # every flag and its ZOOM_… variable
 //! ```
 
@@ -46,13 +47,16 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let worker = zoom_webhooks::Worker::spawn(server.engine.clone(), server.webhooks.clone())
-        .map_err(|e| format!("webhook worker: {e}"))?;
+    // With PostgreSQL, only the instance holding the leader lock delivers (src/delivery.rs).
+    let worker = zoom_server::delivery::Webhooks::start(&server)?;
 
     let base = format!("http://{local}");
     println!("zoom-server listening on {base}");
     println!("  store:      {}", server.store_spec);
     println!("  public url: {} (issuer of join and access tokens)", server.public_url);
+    if worker.is_elected() {
+        println!("  webhooks:   delivered by the instance holding the leader lock");
+    }
     match &server.bootstrap {
         BootstrapOutcome::Created {
             client_id,

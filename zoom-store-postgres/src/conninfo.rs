@@ -1,0 +1,193 @@
+//! The connection URL: `postgres://` or `postgresql://` as libpq and tokio-postgres take it, plus
+//! one parameter of ours, `schema`, that names the PostgreSQL schema the store lives in.
+//!
+//! ```text
+//! postgres://zoom:secret@db.internal:5432/zoom?schema=tenant_a&application_name=zoom-server
+//! ```
+//!
+//! `schema` is taken out before the rest goes to [`tokio_postgres::Config`], which refuses
+//! parameters it does not know. Everything else (hosts, port, user, password, `dbname`,
+//! `connect_timeout`, `application_name`, `options`, …) means what it means to libpq.
+
+use crate::error::Error;
+
+/// The most bytes PostgreSQL keeps of an identifier (`NAMEDATALEN - 1`).
+const MAX_IDENTIFIER: usize = 63;
+
+/// A URL split into what tokio-postgres reads and the store's own `schema` parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The URL without the `schema` parameter.
+    pub url: String,
+    /// The schema the URL names, if any.
+    pub schema: Option<String>,
+}
+
+/// Splits the `schema` parameter off a `postgres://` or `postgresql://` URL and checks it.
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for another scheme, a repeated or empty `schema`, a `schema` that is not
+/// a plain lower-case identifier, or a bad percent escape in it.
+pub fn split(raw: &str) -> Result<ConnInfo, Error> {
+    if !(raw.starts_with("postgres://") || raw.starts_with("postgresql://")) {
+        return Err(Error::InvalidUrl(
+            "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
+        ));
+    }
+    let Some((base, query)) = raw.split_once('?') else {
+        return Ok(ConnInfo {
+            url: raw.to_owned(),
+            schema: None,
+        });
+    };
+    let mut schema = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "schema" {
+            kept.push(pair);
+            continue;
+        }
+        if schema.is_some() {
+            return Err(Error::InvalidUrl("`schema` is given twice".into()));
+        }
+        let name = percent_decode(value).ok_or_else(|| Error::InvalidUrl("`schema` has a bad % escape".into()))?;
+        check_schema(&name).map_err(Error::InvalidUrl)?;
+        schema = Some(name);
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok(ConnInfo { url, schema })
+}
+
+/// Checks that `name` is a schema name the store can use unquoted: 1 to 63 bytes of `a-z`,
+/// `0-9` and `_`, not starting with a digit, and not one of PostgreSQL's reserved `pg_` names.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn check_schema(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_IDENTIFIER
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+        && !name.starts_with("pg_");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "schema {name:?} is not a plain identifier (1 to {MAX_IDENTIFIER} of a-z, 0-9 and _, \
+             not starting with a digit or pg_)"
+        ))
+    }
+}
+
+/// Decodes `%XX` escapes; `None` for a truncated or non-hex escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn schema_is_taken_out_and_the_rest_kept_in_order() {
+        let c = split("postgres://u:p@h:5432/db?application_name=z&schema=tenant_a&connect_timeout=5").unwrap();
+        assert_eq!(c.url, "postgres://u:p@h:5432/db?application_name=z&connect_timeout=5");
+        assert_eq!(c.schema.as_deref(), Some("tenant_a"));
+        let c = split("postgresql://h/db?schema=t%5F1").unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.schema.as_deref()),
+            ("postgresql://h/db", Some("t_1"))
+        );
+        let c = split("postgres://h/db").unwrap();
+        assert_eq!((c.url.as_str(), c.schema), ("postgres://h/db", None));
+    }
+
+    #[test]
+    fn bad_schemas_and_schemes_are_refused() {
+        for bad in [
+            "postgres://h/db?schema=",
+            "postgres://h/db?schema",
+            "postgres://h/db?schema=a&schema=a",
+            "postgres://h/db?schema=Upper",
+            "postgres://h/db?schema=1abc",
+            "postgres://h/db?schema=pg_catalog",
+            "postgres://h/db?schema=a;drop",
+            "postgres://h/db?schema=a%2",
+            "postgres://h/db?schema=%ff",
+            "mysql://h/db",
+            "host=h dbname=db",
+        ] {
+            assert!(matches!(split(bad), Err(Error::InvalidUrl(_))), "{bad} is refused");
+        }
+        assert!(check_schema(&"a".repeat(63)).is_ok());
+        assert!(check_schema(&"a".repeat(64)).is_err());
+    }
+
+    fn schema_name() -> impl Strategy<Value = String> {
+        "[a-oq-z_][a-z0-9_]{0,62}"
+    }
+
+    fn param() -> impl Strategy<Value = String> {
+        "(application_name|connect_timeout|options|sslmode)=[a-zA-Z0-9%_-]{0,12}"
+    }
+
+    proptest! {
+        /// Any string: an answer, never a panic.
+        #[test]
+        fn never_panics(raw in "\\PC{0,80}", tail in "(postgres://)?[ -~]{0,60}") {
+            let _ = split(&raw);
+            let _ = split(&tail);
+        }
+
+        /// A schema put anywhere among other parameters comes back out, and the other parameters
+        /// stay exactly as they were, in order, so tokio-postgres reads the same URL.
+        #[test]
+        fn schema_round_trips(
+            schema in schema_name(),
+            before in proptest::collection::vec(param(), 0..3),
+            after in proptest::collection::vec(param(), 0..3),
+            scheme in "postgres|postgresql",
+        ) {
+            let base = format!("{scheme}://user:pw@host:5432/db");
+            let mut params = before.clone();
+            params.push(format!("schema={schema}"));
+            params.extend(after.iter().cloned());
+            let c = split(&format!("{base}?{}", params.join("&"))).unwrap();
+            prop_assert_eq!(c.schema.as_deref(), Some(schema.as_str()));
+            let others: Vec<String> = before.into_iter().chain(after).collect();
+            let expected = if others.is_empty() { base } else { format!("{base}?{}", others.join("&")) };
+            prop_assert_eq!(c.url, expected);
+        }
+
+        /// Percent-encoding every byte of a valid schema decodes to the same schema.
+        #[test]
+        fn encoded_schema_decodes(schema in schema_name()) {
+            let encoded: String = schema.bytes().map(|b| format!("%{b:02X}")).collect();
+            let c = split(&format!("postgres://h/db?schema={encoded}")).unwrap();
+            prop_assert_eq!(c.schema, Some(schema));
+        }
+    }
+}
