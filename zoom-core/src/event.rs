@@ -368,6 +368,17 @@ impl RecordedEvent {
         serde_json::from_str(&self.metadata).unwrap_or_default()
     }
 
+    /// The account of the metadata alone, without decoding the rest (lenient as
+    /// [`RecordedEvent::metadata`]: `None` when it is missing or malformed).
+    pub fn account_id(&self) -> Option<AccountId> {
+        #[derive(Deserialize)]
+        struct AccountOnly {
+            #[serde(default)]
+            account_id: Option<AccountId>,
+        }
+        serde_json::from_str::<AccountOnly>(&self.metadata).ok()?.account_id
+    }
+
     /// The envelope as one JSON object: the pinned stored form (golden files).
     ///
     /// # Errors

@@ -39,8 +39,13 @@ macro_rules! prefixed_id {
             /// # Errors
             /// [`IdError`] when the prefix or the body is wrong.
             pub fn parse(value: &str) -> Result<Self, IdError> {
+                Self::check(value)?;
+                Ok(Self(value.to_owned()))
+            }
+
+            fn check(value: &str) -> Result<(), IdError> {
                 match value.strip_prefix($prefix) {
-                    Some(body) if valid_body(body) => Ok(Self(value.to_owned())),
+                    Some(body) if valid_body(body) => Ok(()),
                     _ => Err(IdError {
                         kind: $kind,
                         prefix: $prefix,
@@ -87,8 +92,10 @@ macro_rules! prefixed_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                // Validated in place and kept: one allocation per id read from storage.
                 let raw = String::deserialize(d)?;
-                Self::parse(&raw).map_err(serde::de::Error::custom)
+                Self::check(&raw).map_err(serde::de::Error::custom)?;
+                Ok(Self(raw))
             }
         }
     };
@@ -151,13 +158,18 @@ impl Name {
     /// # Errors
     /// [`IdError`] when it is empty, too long or has another character.
     pub fn parse(value: &str) -> Result<Self, IdError> {
+        Self::check(value)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    fn check(value: &str) -> Result<(), IdError> {
         let ok = !value.is_empty()
             && value.len() <= 128
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b':' | b'-'));
         if ok {
-            Ok(Self(value.to_owned()))
+            Ok(())
         } else {
             Err(IdError {
                 kind: "name",
@@ -194,7 +206,8 @@ impl Serialize for Name {
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        Self::check(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self(raw))
     }
 }
 

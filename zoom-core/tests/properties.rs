@@ -5,11 +5,12 @@
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use zoom_core::event::{Event, Metadata, NewEvent, RecordedEvent, StreamId};
+use zoom_core::files::FileUrlSigner;
 use zoom_core::id::{EventId, Name, WebhookId};
 use zoom_core::meeting::{self, Meeting, MeetingEvent};
 use zoom_core::testing::kit::admin_app;
 use zoom_core::testing::strategies::{arb_meeting_command, arb_meeting_event};
-use zoom_core::webhook::{self, Health, Subscription, WebhookEvent};
+use zoom_core::webhook::{self, Health, Subscription, WebhookEvent, catalogue};
 
 fn cases(n: u32) -> ProptestConfig {
     ProptestConfig {
@@ -70,7 +71,12 @@ fn round_trip(event: &Event) -> Event {
         ..Metadata::default()
     };
     let new = NewEvent::encode(EventId::from_entropy([9; 16]), event, &metadata, Utc::now()).unwrap();
-    let row = RecordedEvent {
+    recorded(new).decode().unwrap()
+}
+
+/// An encoded event as the store would give it back, first in its stream and in the log.
+fn recorded(new: NewEvent) -> RecordedEvent {
+    RecordedEvent {
         event_id: new.event_id,
         stream_id: StreamId::new("mtg_prop").unwrap(),
         version: 1,
@@ -80,12 +86,29 @@ fn round_trip(event: &Event) -> Event {
         schema_version: new.schema_version,
         payload: new.payload,
         metadata: new.metadata,
-    };
-    row.decode().unwrap()
+    }
 }
 
 proptest! {
     #![proptest_config(cases(1024))]
+
+    /// The webhook body as sent (`body_text`, written straight from the event) is the text of
+    /// the body as a JSON value (`body`): same keys, same values, same (sorted) order.
+    #[test]
+    fn webhook_body_text_is_the_body_value_printed(event in arb_meeting_event()) {
+        let new = NewEvent::encode(EventId::from_entropy([9; 16]), &Event::Meeting(event), &Metadata::default(), Utc::now()).unwrap();
+        let row = recorded(new);
+        let signer = FileUrlSigner::new("https://files.test/rec/", b"key".to_vec());
+        let now = Utc::now();
+        match (catalogue::body(&row, &signer, now), catalogue::body_text(&row, &signer, now)) {
+            (Some((name, value)), Some((same_name, text))) => {
+                prop_assert_eq!(name, same_name);
+                prop_assert_eq!(serde_json::to_string(&value).unwrap(), text);
+            }
+            (None, None) => prop_assert!(catalogue::webhook_name(&row.event_type).is_none()),
+            (a, b) => prop_assert!(false, "body {:?} but body_text {:?}", a, b),
+        }
+    }
 
     /// `apply` is total: any sequence of meeting events, in any order, folds without a panic.
     #[test]

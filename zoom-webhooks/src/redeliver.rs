@@ -86,7 +86,7 @@ pub async fn redeliver(engine: &Engine, subscription: &WebhookId, range: Range) 
             let Some(name) = catalogue::webhook_name(&row.event_type) else {
                 continue;
             };
-            if row.metadata().account_id.as_ref() != Some(&sub.account_id) {
+            if row.account_id().as_ref() != Some(&sub.account_id) {
                 continue;
             }
             let new = deliveries_for(row, name, &subs, engine, now);

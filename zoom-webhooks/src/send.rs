@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use zoom_core::signature::{WebhookSecret, sign_request};
 use zoom_core::webhook::address::AllowList;
 
@@ -11,7 +11,7 @@ use crate::WebhookError;
 use crate::config::{USER_AGENT, WorkerConfig};
 use crate::guard::{GuardedResolver, check_destination};
 
-/// Builds the delivery client: redirects never followed, no proxy (a proxy would connect on our
+/// Builds the delivery client: redirects never followed, no retries of its own, no proxy (a proxy would connect on our
 /// behalf and bypass the address checks), the guarded resolver, certificate verification on
 /// (the default), and the whole-request timeout.
 ///
@@ -26,6 +26,9 @@ pub(crate) fn client(config: &WorkerConfig) -> Result<reqwest::Client, WebhookEr
         .timeout(config.timeout)
         .connect_timeout(config.timeout)
         .pool_max_idle_per_host(config.max_in_flight_per_subscription.max(1))
+        // The worker owns retries (its schedule, its delivery log): no transparent replays
+        // underneath, and no copy of every request kept for one.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
         .map_err(|e| WebhookError::Client(chain(&e)))
 }
@@ -83,22 +86,23 @@ pub(crate) async fn attempt(
         now.timestamp(),
         request.body.as_bytes(),
     );
-    let mut headers = HeaderMap::with_capacity(6);
+    // The request is built whole and handed to `execute`: the builder would copy every header
+    // into a map of its own.
+    let mut http = reqwest::Request::new(reqwest::Method::POST, url.clone());
+    let headers = http.headers_mut();
+    headers.reserve(6);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in signed.pairs() {
         match HeaderValue::from_str(value) {
+            // The names are constants: `from_static` keeps them without a copy.
             Ok(v) => {
-                headers.insert(name, v);
+                headers.insert(HeaderName::from_static(name), v);
             }
             Err(_) => return fail(format!("cannot send header {name}")),
         }
     }
-    let response = client
-        .post(url.clone())
-        .headers(headers)
-        .body(request.body)
-        .send()
-        .await;
+    *http.body_mut() = Some(request.body.into());
+    let response = client.execute(http).await;
     let mut response = match response {
         Ok(r) => r,
         Err(e) => return fail(describe(&e)),

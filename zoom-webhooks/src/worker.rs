@@ -348,7 +348,7 @@ async fn plan(
     subscriptions: &mut HashMap<AccountId, Vec<(u64, Subscription)>>,
 ) -> Result<Vec<NewDelivery>, WebhookError> {
     let now = shared.engine.clock().now();
-    if rows.iter().any(|r| WebhookId::parse(r.stream_id.as_str()).is_ok()) {
+    if rows.iter().any(|r| r.stream_id.as_str().starts_with(WebhookId::PREFIX)) {
         subscriptions.clear();
     }
     let mut out = Vec::new();
@@ -356,7 +356,7 @@ async fn plan(
         let Some(name) = catalogue::webhook_name(&row.event_type) else {
             continue;
         };
-        let Some(account) = row.metadata().account_id else {
+        let Some(account) = row.account_id() else {
             continue;
         };
         if !subscriptions.contains_key(&account) {
@@ -385,10 +385,8 @@ pub(crate) fn deliveries_for(
         if *created_at >= row.position || !sub.wants(name) {
             continue;
         }
-        let text = body.get_or_insert_with(|| {
-            catalogue::body(row, &engine.config().file_urls, now)
-                .and_then(|(_, value)| serde_json::to_string(&value).ok())
-        });
+        let text = body
+            .get_or_insert_with(|| catalogue::body_text(row, &engine.config().file_urls, now).map(|(_, text)| text));
         let Some(text) = text else {
             // An event of the catalogue that does not decode cannot be sent; the store keeps it
             // for an operator, and the worker moves on rather than stall every subscriber.

@@ -146,13 +146,9 @@ pub(crate) async fn stream(
             for row in rows {
                 c.after = row.version;
                 // Events outside the webhook catalogue (mute, role change) advance the cursor only.
-                if let Some((name, body)) = catalogue::body(&row, &c.api.engine.config().file_urls, now) {
-                    c.ready.push_back(
-                        Event::default()
-                            .id(row.version.to_string())
-                            .event(name)
-                            .data(body.to_string()),
-                    );
+                if let Some((name, body)) = catalogue::body_text(&row, &c.api.engine.config().file_urls, now) {
+                    c.ready
+                        .push_back(Event::default().id(row.version.to_string()).event(name).data(body));
                 }
             }
         }
