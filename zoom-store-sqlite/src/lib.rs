@@ -94,6 +94,7 @@ pub struct Options {
     max_batch: usize,
     writer_cache_kib: u32,
     reader_cache_kib: u32,
+    checkpoint_interval: Duration,
 }
 
 impl Default for Options {
@@ -105,6 +106,7 @@ impl Default for Options {
             max_batch: 256,
             writer_cache_kib: 16 * 1024,
             reader_cache_kib: 2 * 1024,
+            checkpoint_interval: Duration::from_millis(100),
         }
     }
 }
@@ -152,6 +154,15 @@ impl Options {
         self
     }
 
+    /// How often the checkpointer thread copies committed pages from the write-ahead log into
+    /// the database, when something was committed since its last pass (default 100 ms, at
+    /// least 1 ms). Commits never checkpoint themselves: a checkpoint (page copies and, in
+    /// `NORMAL`, the fsyncs) in the writer thread would hold every write queued behind it.
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval;
+        self
+    }
+
     /// The durability mode.
     pub fn synchronous_mode(&self) -> Synchronous {
         self.synchronous
@@ -164,6 +175,11 @@ impl Options {
         if self.max_batch == 0 {
             return Err(Error::InvalidOptions("max_batch must be at least 1".into()));
         }
+        if self.checkpoint_interval < Duration::from_millis(1) {
+            return Err(Error::InvalidOptions(
+                "checkpoint_interval must be at least 1 ms".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -175,6 +191,8 @@ pub struct WriteStats {
     pub transactions: u64,
     /// Writes (appends, enqueues, …) run in them.
     pub writes: u64,
+    /// Checkpoints the checkpointer thread ran (write-ahead log pages copied into the database).
+    pub checkpoints: u64,
 }
 
 /// The SQLite store. Dropping it finishes the queued writes and closes the file.
@@ -182,6 +200,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     readers: Option<Arc<Readers>>,
+    /// Dropped to stop the checkpointer thread.
+    checkpointer: Option<mpsc::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     counters: Arc<Counters>,
 }
@@ -215,6 +235,9 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, Error> {
         options.validate()?;
         let path = path.as_ref().to_owned();
+        if !looks_like_sqlite(&path) {
+            return Err(Error::NotADatabase { path });
+        }
         let sql_err = |e| Error::from_sqlite(&path, e);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut writer = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
@@ -249,10 +272,23 @@ impl SqliteStore {
             .spawn(move || worker::run_writer(writer, write_rx, max_batch, writer_counters))
             .map_err(|source| Error::Thread { what: "writer", source })?;
         threads.push(handle);
+        let conn = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
+        sql::configure(&conn, &options, false).map_err(sql_err)?;
+        let (stop, stopped) = mpsc::channel();
+        let (every, checkpoint_counters) = (options.checkpoint_interval, counters.clone());
+        let handle = std::thread::Builder::new()
+            .name("zoom-sqlite-checkpointer".into())
+            .spawn(move || worker::run_checkpointer(conn, stopped, every, checkpoint_counters))
+            .map_err(|source| Error::Thread {
+                what: "checkpointer",
+                source,
+            })?;
+        threads.push(handle);
         Ok(SqliteStore {
             path,
             writer: Some(write_tx),
             readers: Some(readers),
+            checkpointer: Some(stop),
             threads,
             counters,
         })
@@ -269,6 +305,7 @@ impl SqliteStore {
         WriteStats {
             transactions: self.counters.transactions.load(Ordering::Relaxed),
             writes: self.counters.jobs.load(Ordering::Relaxed),
+            checkpoints: self.counters.checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -289,12 +326,31 @@ impl SqliteStore {
     }
 }
 
+/// Whether the file at `path` is absent, empty (SQLite makes a fresh database of both) or starts
+/// with SQLite's header string. SQLite itself takes a file shorter than its header for an empty
+/// database and would write over it; a non-empty file that is not a database is refused
+/// untouched. A file that cannot be read here is left to SQLite to report.
+fn looks_like_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    const HEADER: &[u8; 16] = b"SQLite format 3\0";
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut start = Vec::with_capacity(HEADER.len());
+    match file.by_ref().take(HEADER.len() as u64).read_to_end(&mut start) {
+        Ok(0) => true,
+        Ok(_) => start == HEADER,
+        Err(_) => true,
+    }
+}
+
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the queues lets the threads finish what is queued and return; joining them
         // closes every connection, so the file is complete and unlocked when drop returns.
         self.writer = None;
         self.readers = None;
+        self.checkpointer = None;
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }

@@ -685,6 +685,9 @@ pub(crate) fn configure(conn: &Connection, options: &crate::Options, reader: boo
     if reader {
         // Readers can never write, even by a bug: writes go through the one writer thread.
         conn.pragma_update(None, "query_only", "ON")?;
+    } else {
+        // Commits never checkpoint: the checkpointer thread does, beside the writer.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())

@@ -244,6 +244,25 @@ fn damaged_columns_are_corrupt_errors_naming_the_row() {
     }
 }
 
+/// A short file that is not a database (SQLite alone would take it for an empty one and write
+/// over it) is refused as not a database, and left as it was.
+#[test]
+fn a_short_file_that_is_not_a_database_is_refused_untouched() {
+    for bytes in [&b"\0"[..], b"hello", &[0u8; 99], b"SQLite format 2\0 and more"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db(&dir);
+        std::fs::write(&path, bytes).unwrap();
+        assert!(
+            matches!(
+                SqliteStore::open(&path),
+                Err(zoom_store_sqlite::Error::NotADatabase { .. })
+            ),
+            "{bytes:?}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file is unchanged");
+    }
+}
+
 /// A copy of a small real store file with `flips` bytes overwritten (past the header, so SQLite
 /// takes it for a database and meets the damage while reading).
 fn damaged_copy(dir: &tempfile::TempDir, flips: &[(usize, u8)]) -> PathBuf {

@@ -146,7 +146,11 @@ fn every_durability_mode_works() {
 fn nonsense_options_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("zoom.db");
-    for options in [Options::default().readers(0), Options::default().max_batch(0)] {
+    for options in [
+        Options::default().readers(0),
+        Options::default().max_batch(0),
+        Options::default().checkpoint_interval(std::time::Duration::ZERO),
+    ] {
         assert!(matches!(
             SqliteStore::open_with(&path, options),
             Err(Error::InvalidOptions(_))
@@ -226,6 +230,39 @@ fn vacuum_into_backs_up_a_live_store() {
     assert!(rows.len() >= 50, "every append acknowledged before the backup is in it");
     assert!(rows.iter().enumerate().all(|(i, r)| r.version == i as u64 + 1));
     assert_eq!(block_on(copy.head_position()).unwrap(), rows.len() as u64);
+}
+
+/// Commits never checkpoint; the checkpointer thread copies the write-ahead log into the
+/// database beside the writer: once it has passed after the last commit, the database file
+/// alone (copied without its `-wal`) holds every committed event.
+#[test]
+fn the_checkpointer_copies_the_log_into_the_database_while_open() {
+    let store = TempStore::with(Options::default().checkpoint_interval(std::time::Duration::from_millis(2)));
+    for i in 0..300u64 {
+        block_on(store.append(append("mtg_c", i, i))).unwrap();
+    }
+    // A pass may be under way now, begun before the last commit: wait for the second pass
+    // from here, which began after it. A pass runs only after new commits, so keep committing
+    // elsewhere meanwhile. Bounded: 5,000 rounds of 2 ms at most, whatever the machine does.
+    let wanted = store.write_stats().checkpoints + 2;
+    for i in 0..5_000u64 {
+        if store.write_stats().checkpoints >= wanted {
+            break;
+        }
+        block_on(store.append(append("mtg_d", i, 1_000 + i))).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(store.write_stats().checkpoints >= wanted, "the checkpointer ran");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(store.path(), &copy).unwrap();
+    let conn = Connection::open(&copy).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM events WHERE stream_id = 'mtg_c'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 300, "every event committed before the pass is in the database file");
 }
 
 /// Many more concurrent reads than readers: every one is answered, from whichever reader frees
