@@ -6,7 +6,9 @@
 //! 2. Open-loop latency at a fixed rate (2,000 requests/s by default) of `POST /v1/meetings` on
 //!    SQLite and of `POST /v1/meetings/{id}/joinToken`: each request is sent at its scheduled
 //!    instant, whether or not earlier ones have answered, and its latency is counted from that
-//!    instant (so a stall is not hidden by coordinated omission).
+//!    instant (so a stall is not hidden by coordinated omission). Driven by `oha` (an external
+//!    load generator: `cargo install oha`) with `-q RATE --latency-correction`, or, when oha is
+//!    not installed, by a generator inside this process.
 //!
 //! The same generator against the minimal handler is reported first: that floor is the
 //! generator's and the loopback's own latency on these two cores.
@@ -53,6 +55,77 @@ fn wrk(url: &str, token: Option<&str>, secs: u64) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// One open-loop run of `oha` (an external load generator, `cargo install oha`): `rate`
+/// requests/s for `secs` seconds with latency correction (each request's latency counts from its
+/// scheduled instant, so a stall is not hidden). Returns the sorted latency percentiles as a
+/// stand-in for the sample (p50, p99, max) and the failures, or `None` when oha is missing.
+fn oha(url: &str, token: Option<&str>, json_body: Option<&str>, rate: u64, secs: u64) -> Option<OhaRun> {
+    let mut cmd = std::process::Command::new("oha");
+    cmd.args([
+        "--no-tui",
+        "--output-format",
+        "json",
+        "--latency-correction",
+        "-c",
+        "64",
+    ]);
+    cmd.args(["-q", &rate.to_string(), "-z", &format!("{secs}s"), "-w"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(b) = json_body {
+        cmd.args(["-m", "POST", "-T", "application/json", "-d", b]);
+    }
+    let out = cmd.arg(url).output().ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let secs_of = |k: &str| v["latencyPercentiles"][k].as_f64();
+    let total: u64 = v["statusCodeDistribution"]
+        .as_object()?
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    let ok = v["statusCodeDistribution"]
+        .as_object()?
+        .iter()
+        .filter(|(code, _)| code.starts_with('2'))
+        .filter_map(|(_, n)| n.as_u64())
+        .sum::<u64>();
+    let errors: u64 = v["errorDistribution"]
+        .as_object()
+        .map(|m| m.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    Some(OhaRun {
+        n: ok,
+        failed: total - ok + errors,
+        p50: secs_of("p50")? * 1e3,
+        p99: secs_of("p99")? * 1e3,
+        max: v["summary"]["slowest"].as_f64()? * 1e3,
+    })
+}
+
+/// What one oha run measured, in milliseconds.
+struct OhaRun {
+    n: u64,
+    failed: u64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn report_oha(name: &str, budget_ms: f64, brief_ms: f64, rate: u64, r: &OhaRun) {
+    println!(
+        "{name} at {rate}/s (oha): n={} failed={} p50={:.2} ms p99={:.2} ms max={:.2} ms; \
+         p99 / target {budget_ms} ms = {:.2}, p99 / brief {brief_ms} ms = {:.3}",
+        r.n,
+        r.failed,
+        r.p50,
+        r.p99,
+        r.max,
+        r.p99 / budget_ms,
+        r.p99 / brief_ms,
+    );
 }
 
 /// Sends `rate` requests/s for `secs` seconds, open loop; returns the sorted latencies and the
@@ -220,6 +293,36 @@ fn main() {
     }
 
     // 2. Writes at a fixed rate, open loop, after the floor: the same generator against the
+    //    minimal handler, so the generator's own cost on these two cores is visible. oha when it
+    //    is installed (a separate process, as a client would be), else an in-process generator.
+    let schedule_body =
+        r#"{"topic":"Load","start_time":"2030-01-01T09:00:00Z","duration_minutes":30,"host_id":"alice"}"#;
+    let join_body = r#"{"user_id":"loadtest","display_name":"Load"}"#;
+    let floor = oha(&format!("{peer}{path}"), None, None, rate, secs);
+    if let Some(floor) = floor {
+        report_oha("floor: GET on the minimal axum handler", 5.0, 200.0, rate, &floor);
+        if let Some(r) = oha(
+            &format!("{base}/v1/meetings"),
+            Some(&token),
+            Some(schedule_body),
+            rate,
+            secs,
+        ) {
+            report_oha("POST /v1/meetings (SQLite)", 5.0, 200.0, rate, &r);
+        }
+        if let Some(r) = oha(
+            &format!("{base}/v1/meetings/{meeting_id}/joinToken"),
+            Some(&token),
+            Some(join_body),
+            rate,
+            secs,
+        ) {
+            report_oha("POST /v1/meetings/{id}/joinToken", 2.0, 100.0, rate, &r);
+        }
+        drop(server_rt);
+        return;
+    }
+    println!("oha is not installed (cargo install oha): open-loop figures from the in-process generator");
     //    minimal handler, so the generator's own cost on these two cores is visible.
     client_rt.block_on(async {
         let floor = open_loop(rate, secs, |_| client.get(format!("{peer}{path}"))).await;
