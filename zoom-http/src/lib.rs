@@ -202,13 +202,11 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(api);
-    let router = match commits {
-        Some(notify) => router.layer(axum::middleware::from_fn_with_state(notify, tell_commits)),
-        None => router,
-    };
-    router
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::custom(panicked))
+    // The layers wrap the router once, as one service stack behind a fallback, rather than
+    // each route (`Router::layer`), which would clone the whole stack out of a box per request.
+    let stack = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()
@@ -217,8 +215,11 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
                 .unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .option_layer(commits.map(TellCommitsLayer))
+        .service(router);
+    Router::new().fallback_service(stack)
 }
 
 /// Makes request ids `<process prefix>-<counter>`: unique within the process and across
@@ -249,18 +250,57 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// Wakes whoever waits on [`ApiConfig::commits`] after a successful write.
-async fn tell_commits(
-    State(notify): State<Arc<tokio::sync::Notify>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
-    let response = next.run(request).await;
-    if write && response.status().is_success() {
-        notify.notify_one();
+/// Wakes whoever waits on [`ApiConfig::commits`] after a successful write. Reads pass
+/// through untouched (their future is the inner one, not a boxed wrapper).
+#[derive(Clone)]
+struct TellCommitsLayer(Arc<tokio::sync::Notify>);
+
+impl<S> tower::Layer<S> for TellCommitsLayer {
+    type Service = TellCommits<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TellCommits {
+            inner,
+            notify: Arc::clone(&self.0),
+        }
     }
-    response
+}
+
+#[derive(Clone)]
+struct TellCommits<S> {
+    inner: S,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl<S, B> tower::Service<Request<B>> for TellCommits<S>
+where
+    S: tower::Service<Request<B>, Response = Response>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures::future::Either<S::Future, futures::future::BoxFuture<'static, Result<Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let read = matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+        let answer = self.inner.call(request);
+        if read {
+            return futures::future::Either::Left(answer);
+        }
+        let notify = Arc::clone(&self.notify);
+        futures::future::Either::Right(Box::pin(async move {
+            let response = answer.await?;
+            if response.status().is_success() {
+                notify.notify_one();
+            }
+            Ok(response)
+        }))
+    }
 }
 
 async fn not_found() -> Problem {
