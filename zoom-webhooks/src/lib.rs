@@ -50,7 +50,7 @@ pub mod redeliver;
 mod send;
 mod worker;
 
-pub use config::{DEFAULT_RETRY_SCHEDULE, WorkerConfig, parse_schedule};
+pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedule};
 pub use redeliver::{Range, delivery_log};
 pub use worker::{Worker, WorkerHandle};
 
