@@ -266,6 +266,18 @@ impl SignatureHeaders {
             (WEBHOOK_SIGNATURE, &self.webhook_signature),
         ]
     }
+
+    /// The five headers as owned `(name, value)` pairs, in the order of [`SignatureHeaders::pairs`]:
+    /// for a client that takes ownership of header values rather than copying them.
+    pub fn into_pairs(self) -> [(&'static str, String); 5] {
+        [
+            (X_ZOOM_TIMESTAMP, self.timestamp.clone()),
+            (X_ZOOM_SIGNATURE, self.zoom_signature),
+            (WEBHOOK_ID, self.webhook_id),
+            (WEBHOOK_TIMESTAMP, self.timestamp),
+            (WEBHOOK_SIGNATURE, self.webhook_signature),
+        ]
+    }
 }
 
 /// Signs a delivery of `body` for event `event_id` at unix time `ts`, with every secret in

@@ -92,9 +92,10 @@ pub(crate) async fn attempt(
     let headers = http.headers_mut();
     headers.reserve(6);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in signed.pairs() {
-        match HeaderValue::from_str(value) {
-            // The names are constants: `from_static` keeps them without a copy.
+    for (name, value) in signed.into_pairs() {
+        // The names are constants (`from_static` keeps them without a copy); the values are
+        // moved in, not copied.
+        match HeaderValue::try_from(value) {
             Ok(v) => {
                 headers.insert(HeaderName::from_static(name), v);
             }

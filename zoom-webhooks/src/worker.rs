@@ -387,21 +387,28 @@ pub(crate) fn deliveries_for(
         }
         let text = body
             .get_or_insert_with(|| catalogue::body_text(row, &engine.config().file_urls, now).map(|(_, text)| text));
-        let Some(text) = text else {
+        if text.is_none() {
             // An event of the catalogue that does not decode cannot be sent; the store keeps it
             // for an operator, and the worker moves on rather than stall every subscriber.
             tracing::warn!(event_id = %row.event_id, "webhooks: event does not decode; not sent");
             return out;
-        };
+        }
         out.push(NewDelivery {
             subscription_id: sub.id.clone(),
             account_id: sub.account_id.clone(),
             event_id: row.event_id.clone(),
             event_type: name.to_owned(),
             position: row.position,
-            body: text.clone(),
+            // Filled below: copies for all but the last, which takes the text itself.
+            body: String::new(),
             next_attempt_at: now,
         });
+    }
+    if let (Some(Some(text)), Some((last, rest))) = (body, out.split_last_mut()) {
+        for d in rest {
+            d.body.clone_from(&text);
+        }
+        last.body = text;
     }
     out
 }
@@ -658,18 +665,21 @@ async fn deliver(shared: &Shared, mut d: Delivery) -> Result<(), WebhookError> {
     let attempted_at = engine.clock().now();
     let number = d.attempts.saturating_add(1);
     let body = std::mem::take(&mut d.body);
+    // The delivery's strings move into its attempt row: it is recorded once, at the end.
     let record =
-        |status: Option<u16>, latency_ms: u64, error: Option<String>, next: Option<DateTime<Utc>>| DeliveryAttempt {
-            delivery_id: d.id,
-            subscription_id: d.subscription_id.clone(),
-            event_id: d.event_id.clone(),
-            event_type: d.event_type.clone(),
-            attempt: number,
-            attempted_at,
-            status_code: status,
-            latency_ms,
-            error,
-            next_attempt_at: next,
+        |d: Delivery, status: Option<u16>, latency_ms: u64, error: Option<String>, next: Option<DateTime<Utc>>| {
+            DeliveryAttempt {
+                delivery_id: d.id,
+                subscription_id: d.subscription_id,
+                event_id: d.event_id,
+                event_type: d.event_type,
+                attempt: number,
+                attempted_at,
+                status_code: status,
+                latency_ms,
+                error,
+                next_attempt_at: next,
+            }
         };
     let prepared = match prepared(shared, &d.subscription_id).await? {
         Some(p) if p.sub.active && p.sub.state != Health::Disabled => p,
@@ -680,7 +690,7 @@ async fn deliver(shared: &Shared, mut d: Delivery) -> Result<(), WebhookError> {
             };
             engine
                 .store()
-                .record_attempt(record(None, 0, Some(why.into()), None), DeliveryState::Failed, None)
+                .record_attempt(record(d, None, 0, Some(why.into()), None), DeliveryState::Failed, None)
                 .await?;
             return Ok(());
         }
@@ -718,7 +728,7 @@ async fn deliver(shared: &Shared, mut d: Delivery) -> Result<(), WebhookError> {
     let latency_ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
     engine
         .store()
-        .record_attempt(record(answer.status, latency_ms, answer.error, next), state, next)
+        .record_attempt(record(d, answer.status, latency_ms, answer.error, next), state, next)
         .await?;
     match verdict {
         Verdict::Succeeded => {
