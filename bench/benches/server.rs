@@ -22,6 +22,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The allocator zoom-server ships with, for both sides of every comparison in this run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use serde_json::{Value, json};
 use zoom_server::Server;
