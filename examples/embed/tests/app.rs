@@ -41,3 +41,45 @@ async fn schedules_a_meeting_through_the_embedded_router() {
         .unwrap();
     assert_eq!(own.status(), StatusCode::OK);
 }
+
+/// The other mounting of docs/embedding.md: nested under a prefix, the API answers there (and
+/// its own 404 problem for unknown paths under the prefix), and the app's routes stay its own.
+#[tokio::test]
+async fn the_router_nests_under_a_prefix() {
+    let meetings = zoom_http::router(
+        std::sync::Arc::new(
+            zoom_core::Engine::open(
+                std::sync::Arc::new(zoom_store_memory::MemoryStore::new()),
+                std::sync::Arc::new(zoom_core::clock::SystemClock),
+                std::sync::Arc::new(zoom_core::clock::SystemEntropy),
+                zoom_core::EngineConfig::default(),
+            )
+            .await
+            .unwrap(),
+        ),
+        std::sync::Arc::new(embed_example::ApiKeys::demo()),
+        zoom_http::ApiConfig::default(),
+    );
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "mine" }))
+        .nest("/meetings-api", meetings);
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let health = app.clone().oneshot(get("/meetings-api/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let listed = app
+        .clone()
+        .oneshot(
+            Request::get("/meetings-api/v1/meetings")
+                .header("authorization", "Bearer demo-key")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let unknown = app.clone().oneshot(get("/meetings-api/nope")).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown.headers()["content-type"], "application/problem+json");
+    let own = app.oneshot(get("/")).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+}
