@@ -1,66 +1,151 @@
 //! The connection URL: `postgres://` or `postgresql://` as libpq and tokio-postgres take it, plus
-//! one parameter of ours, `schema`, that names the PostgreSQL schema the store lives in.
+//! one parameter of ours, `schema`, that names the PostgreSQL schema the store lives in, and
+//! libpq's TLS parameters `sslmode` and `sslrootcert`, read here because tokio-postgres knows only
+//! part of them.
 //!
 //! ```text
-//! postgres://zoom:secret@db.internal:5432/zoom?schema=tenant_a&application_name=zoom-server
+//! postgres://zoom:secret@db.internal:5432/zoom?schema=tenant_a&sslmode=verify-full&sslrootcert=/etc/zoom/ca.pem
 //! ```
 //!
-//! `schema` is taken out before the rest goes to [`tokio_postgres::Config`], which refuses
-//! parameters it does not know. Everything else (hosts, port, user, password, `dbname`,
-//! `connect_timeout`, `application_name`, `options`, …) means what it means to libpq.
+//! `schema`, `sslmode` and `sslrootcert` are taken out before the rest goes to
+//! [`tokio_postgres::Config`], which refuses parameters it does not know (and `sslmode` values
+//! beyond `disable`, `prefer` and `require`). Everything else (hosts, port, user, password,
+//! `dbname`, `connect_timeout`, `application_name`, `options`, …) means what it means to libpq.
 
 use crate::error::Error;
 
 /// The most bytes PostgreSQL keeps of an identifier (`NAMEDATALEN - 1`).
 const MAX_IDENTIFIER: usize = 63;
 
-/// A URL split into what tokio-postgres reads and the store's own `schema` parameter.
+/// The URL's `sslmode`, with libpq's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Plain TCP; never TLS.
+    Disable,
+    /// TLS when the server offers it, else plain (tokio-postgres' and libpq's default). The
+    /// certificate is not verified unless `sslrootcert` is given.
+    #[default]
+    Prefer,
+    /// TLS or no connection. The certificate is not verified unless `sslrootcert` is given
+    /// (then it must chain to that CA, as libpq does).
+    Require,
+    /// TLS, and the server's certificate must chain to a trusted CA; its host name is not
+    /// checked.
+    VerifyCa,
+    /// TLS, the certificate must chain to a trusted CA and name the host of the URL.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Reads a value of `sslmode` as libpq spells it (`allow` is not supported: tokio-postgres
+    /// cannot fall back from plain to TLS).
+    ///
+    /// # Errors
+    /// A message naming the value and the accepted ones.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "disable" => Ok(Self::Disable),
+            "prefer" => Ok(Self::Prefer),
+            "require" => Ok(Self::Require),
+            "verify-ca" => Ok(Self::VerifyCa),
+            "verify-full" => Ok(Self::VerifyFull),
+            other => Err(format!(
+                "sslmode {other:?} is not one of disable, prefer, require, verify-ca, verify-full"
+            )),
+        }
+    }
+
+    /// The value as libpq spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A URL split into what tokio-postgres reads and the parameters the store reads itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {
-    /// The URL without the `schema` parameter.
+    /// The URL without the `schema`, `sslmode` and `sslrootcert` parameters.
     pub url: String,
     /// The schema the URL names, if any.
     pub schema: Option<String>,
+    /// The URL's `sslmode` (default [`SslMode::Prefer`]).
+    pub sslmode: SslMode,
+    /// The URL's `sslrootcert`: a PEM file of trusted CA certificates, or `system` for the
+    /// system's trust store. Not read here.
+    pub sslrootcert: Option<String>,
 }
 
-/// Splits the `schema` parameter off a `postgres://` or `postgresql://` URL and checks it.
+/// Splits the `schema`, `sslmode` and `sslrootcert` parameters off a `postgres://` or
+/// `postgresql://` URL and checks them.
 ///
 /// # Errors
-/// [`Error::InvalidUrl`] for another scheme, a repeated or empty `schema`, a `schema` that is not
-/// a plain lower-case identifier, or a bad percent escape in it.
+/// [`Error::InvalidUrl`] for another scheme; a repeated one of these parameters; an empty
+/// `schema` or `sslrootcert`; a `schema` that is not a plain lower-case identifier; an `sslmode`
+/// that is not one of `disable`, `prefer`, `require`, `verify-ca`, `verify-full`; or a bad
+/// percent escape in one of them.
 pub fn split(raw: &str) -> Result<ConnInfo, Error> {
     if !(raw.starts_with("postgres://") || raw.starts_with("postgresql://")) {
         return Err(Error::InvalidUrl(
             "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
         ));
     }
-    let Some((base, query)) = raw.split_once('?') else {
-        return Ok(ConnInfo {
-            url: raw.to_owned(),
-            schema: None,
-        });
+    let mut info = ConnInfo {
+        url: raw.to_owned(),
+        schema: None,
+        sslmode: SslMode::default(),
+        sslrootcert: None,
     };
-    let mut schema = None;
+    let Some((base, query)) = raw.split_once('?') else {
+        return Ok(info);
+    };
+    let mut sslmode = None;
     let mut kept = Vec::new();
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key != "schema" {
+        if !matches!(key, "schema" | "sslmode" | "sslrootcert") {
             kept.push(pair);
             continue;
         }
-        if schema.is_some() {
-            return Err(Error::InvalidUrl("`schema` is given twice".into()));
+        let value = percent_decode(value).ok_or_else(|| Error::InvalidUrl(format!("`{key}` has a bad % escape")))?;
+        let twice = || Error::InvalidUrl(format!("`{key}` is given twice"));
+        match key {
+            "schema" => {
+                if info.schema.is_some() {
+                    return Err(twice());
+                }
+                check_schema(&value).map_err(Error::InvalidUrl)?;
+                info.schema = Some(value);
+            }
+            "sslmode" => {
+                if sslmode.is_some() {
+                    return Err(twice());
+                }
+                sslmode = Some(SslMode::parse(&value).map_err(Error::InvalidUrl)?);
+            }
+            _ => {
+                if info.sslrootcert.is_some() {
+                    return Err(twice());
+                }
+                if value.is_empty() {
+                    return Err(Error::InvalidUrl("`sslrootcert` is empty".into()));
+                }
+                info.sslrootcert = Some(value);
+            }
         }
-        let name = percent_decode(value).ok_or_else(|| Error::InvalidUrl("`schema` has a bad % escape".into()))?;
-        check_schema(&name).map_err(Error::InvalidUrl)?;
-        schema = Some(name);
     }
-    let url = if kept.is_empty() {
+    info.sslmode = sslmode.unwrap_or_default();
+    info.url = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    Ok(ConnInfo { url, schema })
+    Ok(info)
 }
 
 /// Checks that `name` is a schema name the store can use unquoted: 1 to 63 bytes of `a-z`,

@@ -50,6 +50,12 @@ pub enum Error {
         /// What gave it away.
         reason: String,
     },
+    /// The TLS settings cannot be used: the `sslrootcert` file cannot be read or holds no PEM
+    /// certificate, or the TLS library failed to set up. Nothing was contacted; fix the file or
+    /// the URL. (A failed handshake, an untrusted certificate or a host name it does not match,
+    /// is [`Error::Postgres`].)
+    #[error("TLS: {0}")]
+    Tls(String),
     /// PostgreSQL could not be reached or refused a statement (server down, authentication,
     /// permissions to create the schema). Retry or fix the environment.
     #[error("postgres: {0}")]
