@@ -231,12 +231,74 @@ mod tests {
         assert!(check_schema(&"a".repeat(64)).is_err());
     }
 
+    #[test]
+    fn tls_parameters_are_taken_out() {
+        let c = split("postgres://h/db?sslmode=verify-full&application_name=z&sslrootcert=/etc/ca%20file.pem").unwrap();
+        assert_eq!(c.url, "postgres://h/db?application_name=z");
+        assert_eq!(c.sslmode, SslMode::VerifyFull);
+        assert_eq!(c.sslrootcert.as_deref(), Some("/etc/ca file.pem"));
+        for (value, mode) in [
+            ("disable", SslMode::Disable),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+        ] {
+            let c = split(&format!("postgres://h/db?sslmode={value}")).unwrap();
+            assert_eq!((c.url.as_str(), c.sslmode, mode.as_str()), ("postgres://h/db", mode, value));
+        }
+        let c = split("postgres://h/db").unwrap();
+        assert_eq!((c.sslmode, c.sslrootcert), (SslMode::Prefer, None), "libpq's default");
+    }
+
+    #[test]
+    fn bad_tls_parameters_are_refused_and_named() {
+        for (bad, says) in [
+            ("postgres://h/db?sslmode=verify_full", "\"verify_full\" is not one of"),
+            ("postgres://h/db?sslmode=allow", "\"allow\" is not one of"),
+            ("postgres://h/db?sslmode=Require", "\"Require\" is not one of"),
+            ("postgres://h/db?sslmode=", "\"\" is not one of"),
+            ("postgres://h/db?sslmode=require&sslmode=disable", "`sslmode` is given twice"),
+            ("postgres://h/db?sslrootcert=", "`sslrootcert` is empty"),
+            ("postgres://h/db?sslrootcert=a&sslrootcert=b", "`sslrootcert` is given twice"),
+            ("postgres://h/db?sslrootcert=%zz", "`sslrootcert` has a bad % escape"),
+        ] {
+            match split(bad) {
+                Err(Error::InvalidUrl(m)) => assert!(m.contains(says), "{bad}: {m}"),
+                other => panic!("{bad} is refused, not {other:?}"),
+            }
+        }
+    }
+
     fn schema_name() -> impl Strategy<Value = String> {
         "[a-oq-z_][a-z0-9_]{0,62}"
     }
 
     fn param() -> impl Strategy<Value = String> {
-        "(application_name|connect_timeout|options|sslmode)=[a-zA-Z0-9%_-]{0,12}"
+        "(application_name|connect_timeout|options|sslcert|sslkey)=[a-zA-Z0-9%_-]{0,12}"
+    }
+
+    fn sslmode() -> impl Strategy<Value = SslMode> {
+        prop_oneof![
+            Just(SslMode::Disable),
+            Just(SslMode::Prefer),
+            Just(SslMode::Require),
+            Just(SslMode::VerifyCa),
+            Just(SslMode::VerifyFull),
+        ]
+    }
+
+    /// Every byte of `s` that is not unreserved, percent-encoded.
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
     }
 
     proptest! {
@@ -265,6 +327,46 @@ mod tests {
             let others: Vec<String> = before.into_iter().chain(after).collect();
             let expected = if others.is_empty() { base } else { format!("{base}?{}", others.join("&")) };
             prop_assert_eq!(c.url, expected);
+        }
+
+        /// `sslmode` and `sslrootcert`, anywhere among other parameters and in either order, come
+        /// back out (the path percent-decoded), and the other parameters stay as they were.
+        #[test]
+        fn tls_parameters_round_trip(
+            mode in sslmode(),
+            rootcert in proptest::option::of("/[ -~]{1,30}"),
+            before in proptest::collection::vec(param(), 0..3),
+            after in proptest::collection::vec(param(), 0..3),
+            rootcert_first in any::<bool>(),
+        ) {
+            let base = "postgres://user:pw@host:5432/db".to_owned();
+            let mut ours = vec![format!("sslmode={}", mode.as_str())];
+            if let Some(path) = &rootcert {
+                ours.push(format!("sslrootcert={}", encode(path)));
+            }
+            if rootcert_first {
+                ours.reverse();
+            }
+            let mut params = before.clone();
+            params.extend(ours);
+            params.extend(after.iter().cloned());
+            let c = split(&format!("{base}?{}", params.join("&"))).unwrap();
+            prop_assert_eq!(c.sslmode, mode);
+            prop_assert_eq!(c.sslrootcert, rootcert);
+            prop_assert_eq!(c.schema, None);
+            let others: Vec<String> = before.into_iter().chain(after).collect();
+            let expected = if others.is_empty() { base } else { format!("{base}?{}", others.join("&")) };
+            prop_assert_eq!(c.url, expected);
+        }
+
+        /// Any value of `sslmode`: one of the five modes, or a refusal naming the value.
+        #[test]
+        fn any_sslmode_is_a_mode_or_a_clear_refusal(value in "[ -~]{0,16}") {
+            match split(&format!("postgres://h/db?sslmode={}", encode(&value))) {
+                Ok(c) => prop_assert_eq!(c.sslmode.as_str(), value.as_str()),
+                Err(Error::InvalidUrl(m)) => prop_assert!(m.contains(&format!("{value:?}")), "{}", m),
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
         }
 
         /// Percent-encoding every byte of a valid schema decodes to the same schema.
