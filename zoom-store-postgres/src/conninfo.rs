@@ -245,7 +245,10 @@ mod tests {
             ("verify-full", SslMode::VerifyFull),
         ] {
             let c = split(&format!("postgres://h/db?sslmode={value}")).unwrap();
-            assert_eq!((c.url.as_str(), c.sslmode, mode.as_str()), ("postgres://h/db", mode, value));
+            assert_eq!(
+                (c.url.as_str(), c.sslmode, mode.as_str()),
+                ("postgres://h/db", mode, value)
+            );
         }
         let c = split("postgres://h/db").unwrap();
         assert_eq!((c.sslmode, c.sslrootcert), (SslMode::Prefer, None), "libpq's default");
@@ -258,9 +261,15 @@ mod tests {
             ("postgres://h/db?sslmode=allow", "\"allow\" is not one of"),
             ("postgres://h/db?sslmode=Require", "\"Require\" is not one of"),
             ("postgres://h/db?sslmode=", "\"\" is not one of"),
-            ("postgres://h/db?sslmode=require&sslmode=disable", "`sslmode` is given twice"),
+            (
+                "postgres://h/db?sslmode=require&sslmode=disable",
+                "`sslmode` is given twice",
+            ),
             ("postgres://h/db?sslrootcert=", "`sslrootcert` is empty"),
-            ("postgres://h/db?sslrootcert=a&sslrootcert=b", "`sslrootcert` is given twice"),
+            (
+                "postgres://h/db?sslrootcert=a&sslrootcert=b",
+                "`sslrootcert` is given twice",
+            ),
             ("postgres://h/db?sslrootcert=%zz", "`sslrootcert` has a bad % escape"),
         ] {
             match split(bad) {

@@ -14,9 +14,9 @@
 
 use std::time::Duration;
 
+use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use postgres_native_tls::MakeTlsConnector;
 use zoom_core::store::StoreError;
 
 use crate::error::detail;
