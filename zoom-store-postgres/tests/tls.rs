@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -211,10 +212,11 @@ async fn verify_full_checks_the_ca_and_the_host_name() {
     eprintln!("refused as expected: {text}");
 
     // A CA that did not sign the server's certificate: not trusted, whatever the host.
-    let other_ca = OtherCa::new();
+    let other_ca = other_ca();
+    let other_path = other_ca.path().to_str().unwrap();
     let untrusted = with(
         &schema.url(),
-        &["sslmode=verify-ca", &format!("sslrootcert={}", other_ca.path)],
+        &["sslmode=verify-ca", &format!("sslrootcert={other_path}")],
     );
     let e = PostgresStore::connect(&untrusted).await.unwrap_err();
     let text = e.to_string();
@@ -289,7 +291,8 @@ async fn an_unknown_sslmode_is_a_clear_error() {
 /// the store and by the leader lock alike.
 #[tokio::test]
 async fn a_missing_sslrootcert_is_a_clear_error() {
-    let path = std::env::temp_dir().join(format!("zt_tls_missing_{}.pem", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing.pem");
     let path = path.to_str().unwrap();
     let url = format!("postgres://postgres@127.0.0.1:1/test?sslmode=verify-full&sslrootcert={path}");
     let e = PostgresStore::connect(&url).await.unwrap_err();
@@ -304,70 +307,45 @@ async fn a_missing_sslrootcert_is_a_clear_error() {
 /// A file that is not a PEM certificate is refused, naming the path.
 #[tokio::test]
 async fn an_sslrootcert_without_certificates_is_a_clear_error() {
-    let file = TempFile::new("not a certificate\n");
-    let url = format!(
-        "postgres://postgres@127.0.0.1:1/test?sslmode=require&sslrootcert={}",
-        file.path
-    );
+    let file = temp_file(b"not a certificate\n");
+    let path = file.path().to_str().unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:1/test?sslmode=require&sslrootcert={path}");
     let e = PostgresStore::connect(&url).await.unwrap_err();
-    assert!(matches!(&e, Error::Tls(m) if m.contains(&file.path)), "{e}");
+    assert!(matches!(&e, Error::Tls(m) if m.contains(path)), "{e}");
 }
 
-/// A file in the temporary directory, removed when dropped.
-struct TempFile {
-    path: String,
+/// A file holding `contents`, removed when dropped.
+fn temp_file(contents: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".pem").tempfile().unwrap();
+    file.write_all(contents).unwrap();
+    file
 }
 
-impl TempFile {
-    fn new(contents: &str) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "zt_tls_{}_{}.pem",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name).to_str().unwrap().to_owned();
-        std::fs::write(&path, contents).unwrap();
-        Self { path }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// A self-signed CA made for the test, which signed nothing the server has.
-struct OtherCa;
-
-impl OtherCa {
-    fn new() -> TempFile {
-        use openssl::{asn1::Asn1Time, bn::BigNum, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509};
-        let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-        let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
-        let mut name = x509::X509NameBuilder::new().unwrap();
-        name.append_entry_by_nid(Nid::COMMONNAME, "zoom test CA").unwrap();
-        let name = name.build();
-        let mut cert = x509::X509Builder::new().unwrap();
-        cert.set_version(2).unwrap();
-        cert.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
-            .unwrap();
-        cert.set_subject_name(&name).unwrap();
-        cert.set_issuer_name(&name).unwrap();
-        cert.set_pubkey(&key).unwrap();
-        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        cert.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
-        cert.append_extension(
-            x509::extension::BasicConstraints::new()
-                .critical()
-                .ca()
-                .build()
-                .unwrap(),
-        )
+/// A PEM file of a self-signed CA made for the test, which signed nothing the server has.
+fn other_ca() -> tempfile::NamedTempFile {
+    use openssl::{asn1::Asn1Time, bn::BigNum, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509};
+    let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "zoom test CA").unwrap();
+    let name = name.build();
+    let mut cert = x509::X509Builder::new().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
         .unwrap();
-        cert.sign(&key, MessageDigest::sha256()).unwrap();
-        let pem = cert.build().to_pem().unwrap();
-        TempFile::new(std::str::from_utf8(&pem).unwrap())
-    }
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+    cert.append_extension(
+        x509::extension::BasicConstraints::new()
+            .critical()
+            .ca()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    temp_file(&cert.build().to_pem().unwrap())
 }
