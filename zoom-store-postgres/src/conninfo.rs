@@ -1,66 +1,151 @@
 //! The connection URL: `postgres://` or `postgresql://` as libpq and tokio-postgres take it, plus
-//! one parameter of ours, `schema`, that names the PostgreSQL schema the store lives in.
+//! one parameter of ours, `schema`, that names the PostgreSQL schema the store lives in, and
+//! libpq's TLS parameters `sslmode` and `sslrootcert`, read here because tokio-postgres knows only
+//! part of them.
 //!
 //! ```text
-//! postgres://zoom:secret@db.internal:5432/zoom?schema=tenant_a&application_name=zoom-server
+//! postgres://zoom:secret@db.internal:5432/zoom?schema=tenant_a&sslmode=verify-full&sslrootcert=/etc/zoom/ca.pem
 //! ```
 //!
-//! `schema` is taken out before the rest goes to [`tokio_postgres::Config`], which refuses
-//! parameters it does not know. Everything else (hosts, port, user, password, `dbname`,
-//! `connect_timeout`, `application_name`, `options`, …) means what it means to libpq.
+//! `schema`, `sslmode` and `sslrootcert` are taken out before the rest goes to
+//! [`tokio_postgres::Config`], which refuses parameters it does not know (and `sslmode` values
+//! beyond `disable`, `prefer` and `require`). Everything else (hosts, port, user, password,
+//! `dbname`, `connect_timeout`, `application_name`, `options`, …) means what it means to libpq.
 
 use crate::error::Error;
 
 /// The most bytes PostgreSQL keeps of an identifier (`NAMEDATALEN - 1`).
 const MAX_IDENTIFIER: usize = 63;
 
-/// A URL split into what tokio-postgres reads and the store's own `schema` parameter.
+/// The URL's `sslmode`, with libpq's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Plain TCP; never TLS.
+    Disable,
+    /// TLS when the server offers it, else plain (tokio-postgres' and libpq's default). The
+    /// certificate is not verified unless `sslrootcert` is given.
+    #[default]
+    Prefer,
+    /// TLS or no connection. The certificate is not verified unless `sslrootcert` is given
+    /// (then it must chain to that CA, as libpq does).
+    Require,
+    /// TLS, and the server's certificate must chain to a trusted CA; its host name is not
+    /// checked.
+    VerifyCa,
+    /// TLS, the certificate must chain to a trusted CA and name the host of the URL.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Reads a value of `sslmode` as libpq spells it (`allow` is not supported: tokio-postgres
+    /// cannot fall back from plain to TLS).
+    ///
+    /// # Errors
+    /// A message naming the value and the accepted ones.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "disable" => Ok(Self::Disable),
+            "prefer" => Ok(Self::Prefer),
+            "require" => Ok(Self::Require),
+            "verify-ca" => Ok(Self::VerifyCa),
+            "verify-full" => Ok(Self::VerifyFull),
+            other => Err(format!(
+                "sslmode {other:?} is not one of disable, prefer, require, verify-ca, verify-full"
+            )),
+        }
+    }
+
+    /// The value as libpq spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A URL split into what tokio-postgres reads and the parameters the store reads itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {
-    /// The URL without the `schema` parameter.
+    /// The URL without the `schema`, `sslmode` and `sslrootcert` parameters.
     pub url: String,
     /// The schema the URL names, if any.
     pub schema: Option<String>,
+    /// The URL's `sslmode` (default [`SslMode::Prefer`]).
+    pub sslmode: SslMode,
+    /// The URL's `sslrootcert`: a PEM file of trusted CA certificates, or `system` for the
+    /// system's trust store. Not read here.
+    pub sslrootcert: Option<String>,
 }
 
-/// Splits the `schema` parameter off a `postgres://` or `postgresql://` URL and checks it.
+/// Splits the `schema`, `sslmode` and `sslrootcert` parameters off a `postgres://` or
+/// `postgresql://` URL and checks them.
 ///
 /// # Errors
-/// [`Error::InvalidUrl`] for another scheme, a repeated or empty `schema`, a `schema` that is not
-/// a plain lower-case identifier, or a bad percent escape in it.
+/// [`Error::InvalidUrl`] for another scheme; a repeated one of these parameters; an empty
+/// `schema` or `sslrootcert`; a `schema` that is not a plain lower-case identifier; an `sslmode`
+/// that is not one of `disable`, `prefer`, `require`, `verify-ca`, `verify-full`; or a bad
+/// percent escape in one of them.
 pub fn split(raw: &str) -> Result<ConnInfo, Error> {
     if !(raw.starts_with("postgres://") || raw.starts_with("postgresql://")) {
         return Err(Error::InvalidUrl(
             "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
         ));
     }
-    let Some((base, query)) = raw.split_once('?') else {
-        return Ok(ConnInfo {
-            url: raw.to_owned(),
-            schema: None,
-        });
+    let mut info = ConnInfo {
+        url: raw.to_owned(),
+        schema: None,
+        sslmode: SslMode::default(),
+        sslrootcert: None,
     };
-    let mut schema = None;
+    let Some((base, query)) = raw.split_once('?') else {
+        return Ok(info);
+    };
+    let mut sslmode = None;
     let mut kept = Vec::new();
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key != "schema" {
+        if !matches!(key, "schema" | "sslmode" | "sslrootcert") {
             kept.push(pair);
             continue;
         }
-        if schema.is_some() {
-            return Err(Error::InvalidUrl("`schema` is given twice".into()));
+        let value = percent_decode(value).ok_or_else(|| Error::InvalidUrl(format!("`{key}` has a bad % escape")))?;
+        let twice = || Error::InvalidUrl(format!("`{key}` is given twice"));
+        match key {
+            "schema" => {
+                if info.schema.is_some() {
+                    return Err(twice());
+                }
+                check_schema(&value).map_err(Error::InvalidUrl)?;
+                info.schema = Some(value);
+            }
+            "sslmode" => {
+                if sslmode.is_some() {
+                    return Err(twice());
+                }
+                sslmode = Some(SslMode::parse(&value).map_err(Error::InvalidUrl)?);
+            }
+            _ => {
+                if info.sslrootcert.is_some() {
+                    return Err(twice());
+                }
+                if value.is_empty() {
+                    return Err(Error::InvalidUrl("`sslrootcert` is empty".into()));
+                }
+                info.sslrootcert = Some(value);
+            }
         }
-        let name = percent_decode(value).ok_or_else(|| Error::InvalidUrl("`schema` has a bad % escape".into()))?;
-        check_schema(&name).map_err(Error::InvalidUrl)?;
-        schema = Some(name);
     }
-    let url = if kept.is_empty() {
+    info.sslmode = sslmode.unwrap_or_default();
+    info.url = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    Ok(ConnInfo { url, schema })
+    Ok(info)
 }
 
 /// Checks that `name` is a schema name the store can use unquoted: 1 to 63 bytes of `a-z`,
@@ -146,12 +231,83 @@ mod tests {
         assert!(check_schema(&"a".repeat(64)).is_err());
     }
 
+    #[test]
+    fn tls_parameters_are_taken_out() {
+        let c = split("postgres://h/db?sslmode=verify-full&application_name=z&sslrootcert=/etc/ca%20file.pem").unwrap();
+        assert_eq!(c.url, "postgres://h/db?application_name=z");
+        assert_eq!(c.sslmode, SslMode::VerifyFull);
+        assert_eq!(c.sslrootcert.as_deref(), Some("/etc/ca file.pem"));
+        for (value, mode) in [
+            ("disable", SslMode::Disable),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+        ] {
+            let c = split(&format!("postgres://h/db?sslmode={value}")).unwrap();
+            assert_eq!(
+                (c.url.as_str(), c.sslmode, mode.as_str()),
+                ("postgres://h/db", mode, value)
+            );
+        }
+        let c = split("postgres://h/db").unwrap();
+        assert_eq!((c.sslmode, c.sslrootcert), (SslMode::Prefer, None), "libpq's default");
+    }
+
+    #[test]
+    fn bad_tls_parameters_are_refused_and_named() {
+        for (bad, says) in [
+            ("postgres://h/db?sslmode=verify_full", "\"verify_full\" is not one of"),
+            ("postgres://h/db?sslmode=allow", "\"allow\" is not one of"),
+            ("postgres://h/db?sslmode=Require", "\"Require\" is not one of"),
+            ("postgres://h/db?sslmode=", "\"\" is not one of"),
+            (
+                "postgres://h/db?sslmode=require&sslmode=disable",
+                "`sslmode` is given twice",
+            ),
+            ("postgres://h/db?sslrootcert=", "`sslrootcert` is empty"),
+            (
+                "postgres://h/db?sslrootcert=a&sslrootcert=b",
+                "`sslrootcert` is given twice",
+            ),
+            ("postgres://h/db?sslrootcert=%zz", "`sslrootcert` has a bad % escape"),
+        ] {
+            match split(bad) {
+                Err(Error::InvalidUrl(m)) => assert!(m.contains(says), "{bad}: {m}"),
+                other => panic!("{bad} is refused, not {other:?}"),
+            }
+        }
+    }
+
     fn schema_name() -> impl Strategy<Value = String> {
         "[a-oq-z_][a-z0-9_]{0,62}"
     }
 
     fn param() -> impl Strategy<Value = String> {
-        "(application_name|connect_timeout|options|sslmode)=[a-zA-Z0-9%_-]{0,12}"
+        "(application_name|connect_timeout|options|sslcert|sslkey)=[a-zA-Z0-9%_-]{0,12}"
+    }
+
+    fn sslmode() -> impl Strategy<Value = SslMode> {
+        prop_oneof![
+            Just(SslMode::Disable),
+            Just(SslMode::Prefer),
+            Just(SslMode::Require),
+            Just(SslMode::VerifyCa),
+            Just(SslMode::VerifyFull),
+        ]
+    }
+
+    /// Every byte of `s` that is not unreserved, percent-encoded.
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
     }
 
     proptest! {
@@ -180,6 +336,46 @@ mod tests {
             let others: Vec<String> = before.into_iter().chain(after).collect();
             let expected = if others.is_empty() { base } else { format!("{base}?{}", others.join("&")) };
             prop_assert_eq!(c.url, expected);
+        }
+
+        /// `sslmode` and `sslrootcert`, anywhere among other parameters and in either order, come
+        /// back out (the path percent-decoded), and the other parameters stay as they were.
+        #[test]
+        fn tls_parameters_round_trip(
+            mode in sslmode(),
+            rootcert in proptest::option::of("/[ -~]{1,30}"),
+            before in proptest::collection::vec(param(), 0..3),
+            after in proptest::collection::vec(param(), 0..3),
+            rootcert_first in any::<bool>(),
+        ) {
+            let base = "postgres://user:pw@host:5432/db".to_owned();
+            let mut ours = vec![format!("sslmode={}", mode.as_str())];
+            if let Some(path) = &rootcert {
+                ours.push(format!("sslrootcert={}", encode(path)));
+            }
+            if rootcert_first {
+                ours.reverse();
+            }
+            let mut params = before.clone();
+            params.extend(ours);
+            params.extend(after.iter().cloned());
+            let c = split(&format!("{base}?{}", params.join("&"))).unwrap();
+            prop_assert_eq!(c.sslmode, mode);
+            prop_assert_eq!(c.sslrootcert, rootcert);
+            prop_assert_eq!(c.schema, None);
+            let others: Vec<String> = before.into_iter().chain(after).collect();
+            let expected = if others.is_empty() { base } else { format!("{base}?{}", others.join("&")) };
+            prop_assert_eq!(c.url, expected);
+        }
+
+        /// Any value of `sslmode`: one of the five modes, or a refusal naming the value.
+        #[test]
+        fn any_sslmode_is_a_mode_or_a_clear_refusal(value in "[ -~]{0,16}") {
+            match split(&format!("postgres://h/db?sslmode={}", encode(&value))) {
+                Ok(c) => prop_assert_eq!(c.sslmode.as_str(), value.as_str()),
+                Err(Error::InvalidUrl(m)) => prop_assert!(m.contains(&format!("{value:?}")), "{}", m),
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
         }
 
         /// Percent-encoding every byte of a valid schema decodes to the same schema.

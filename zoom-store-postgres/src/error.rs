@@ -50,9 +50,15 @@ pub enum Error {
         /// What gave it away.
         reason: String,
     },
+    /// The TLS settings cannot be used: the `sslrootcert` file cannot be read or holds no PEM
+    /// certificate, or the TLS library failed to set up. Nothing was contacted; fix the file or
+    /// the URL. (A failed handshake, an untrusted certificate or a host name it does not match,
+    /// is [`Error::Postgres`].)
+    #[error("TLS: {0}")]
+    Tls(String),
     /// PostgreSQL could not be reached or refused a statement (server down, authentication,
     /// permissions to create the schema). Retry or fix the environment.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The connection pool could not be built or gave no connection.
     #[error("connection pool: {0}")]
@@ -82,12 +88,26 @@ pub(crate) fn store_error(what: &str, e: &tokio_postgres::Error) -> StoreError {
     }
 }
 
-/// The server's message when there is one (the `Display` of a `db error` says only "db error").
+/// The server's message when there is one (the `Display` of a `db error` says only "db error"),
+/// else the error and its causes: tokio-postgres' `Display` leaves out why a handshake or a
+/// connection failed ("error performing TLS handshake"), which is what an operator needs (the
+/// certificate is not trusted, or does not name the host; the connection was refused).
 pub(crate) fn detail(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{e}: {}", db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{e}: {}", db.message());
     }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let said = c.to_string();
+        // native-tls repeats OpenSSL's message in its source; say each part once.
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The name of the unique constraint a statement broke, if that is what failed.

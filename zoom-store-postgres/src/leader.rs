@@ -14,9 +14,9 @@
 
 use std::time::Duration;
 
+use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_postgres::NoTls;
 use zoom_core::store::StoreError;
 
 use crate::error::detail;
@@ -31,6 +31,8 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct LeaderLock {
     config: tokio_postgres::Config,
+    /// The store's TLS connector: the lock's session is encrypted and verified as the pool's.
+    tls: MakeTlsConnector,
     key: String,
     runtime: tokio::runtime::Handle,
 }
@@ -46,12 +48,14 @@ impl std::fmt::Debug for LeaderLock {
 impl LeaderLock {
     pub(crate) fn new(
         config: tokio_postgres::Config,
+        tls: MakeTlsConnector,
         schema: &str,
         name: &str,
         runtime: tokio::runtime::Handle,
     ) -> Self {
         Self {
             config,
+            tls,
             key: format!("zoom-store-postgres leader {schema} {name}"),
             runtime,
         }
@@ -64,7 +68,7 @@ impl LeaderLock {
     /// `Unavailable` when PostgreSQL cannot be reached.
     pub async fn try_acquire(&self) -> Result<Option<Leadership>, StoreError> {
         let unavailable = |e: tokio_postgres::Error| StoreError::Unavailable(format!("leader lock: {}", detail(&e)));
-        let (client, connection) = self.config.connect(NoTls).await.map_err(unavailable)?;
+        let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(unavailable)?;
         let conn = self.runtime.spawn(async move {
             let _ = connection.await;
         });

@@ -15,7 +15,8 @@
 //! # Layout
 //! - [`Options`]: pool size, schema, timeouts.
 //! - [`Error`]: why connecting failed (unreachable, a newer schema, …).
-//! - [`conninfo`]: the URL and its `schema` parameter.
+//! - [`conninfo`]: the URL, its `schema` parameter and libpq's `sslmode`, `sslrootcert`.
+//! - `tls`: the TLS connector each `sslmode` asks for.
 //! - [`migrate`]: the numbered, embedded, checksummed schema migrations.
 //! - [`LeaderLock`], [`Leadership`]: one instance of many does the webhook delivery.
 //! - `sql`: every statement the store runs.
@@ -39,6 +40,7 @@ mod error;
 mod leader;
 pub mod migrate;
 mod sql;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,7 +49,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use postgres_native_tls::MakeTlsConnector;
 use zoom_core::event::{RecordedEvent, StreamId};
 use zoom_core::id::WebhookId;
 use zoom_core::store::*;
@@ -110,10 +112,11 @@ impl Options {
     }
 }
 
-/// The session settings of every connection of the store (pooled, migration, leader lock) and
-/// the schema: the URL without `schema`, with `search_path` set to the schema, an
-/// `application_name` and a connect timeout unless the URL sets them.
-fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Config, String), Error> {
+/// The session settings of every connection of the store (pooled, migration, leader lock)
+/// together with their TLS connector and the schema: the URL without `schema`, `sslmode` and
+/// `sslrootcert`, with `search_path` set to the schema, an `application_name` and a connect
+/// timeout unless the URL sets them, and the TLS mode and verification `sslmode` asks for.
+fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Config, MakeTlsConnector, String), Error> {
     let info = conninfo::split(url)?;
     let schema = match (&options.schema, &info.schema) {
         (Some(a), Some(b)) if a != b => {
@@ -142,7 +145,9 @@ fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Confi
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(options.connect_timeout);
     }
-    Ok((config, schema))
+    let (mode, tls) = tls::connector(info.sslmode, info.sslrootcert.as_deref())?;
+    config.ssl_mode(mode);
+    Ok((config, tls, schema))
 }
 
 /// What every call of the store shares.
@@ -155,6 +160,7 @@ struct Inner {
 pub struct PostgresStore {
     inner: Arc<Inner>,
     config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
     schema: String,
     runtime: tokio::runtime::Handle,
 }
@@ -183,18 +189,20 @@ impl PostgresStore {
     /// runtime, which then runs every call of the store.
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`] before contacting anything;
-    /// [`Error::Postgres`] when the server cannot be reached or refuses;
+    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`], [`Error::Tls`] (an unreadable
+    /// `sslrootcert`) before contacting anything; [`Error::Postgres`] when the server cannot be
+    /// reached or refuses, or the TLS handshake fails (no TLS with `sslmode=require`, a
+    /// certificate that is not trusted or does not name the host with `verify-full`);
     /// [`Error::NewerSchema`], [`Error::MigrationChecksum`], [`Error::ForeignSchema`] leave the
     /// schema untouched; [`Error::Pool`]; [`Error::NoRuntime`].
     pub async fn connect_with(url: &str, options: Options) -> Result<Self, Error> {
         if options.pool_size == 0 {
             return Err(Error::InvalidOptions("pool_size must be at least 1".into()));
         }
-        let (config, schema) = session_config(url, &options)?;
+        let (config, tls, schema) = session_config(url, &options)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
 
-        let (mut client, connection) = config.connect(NoTls).await?;
+        let (mut client, connection) = config.connect(tls.clone()).await?;
         let conn = runtime.spawn(async move {
             let _ = connection.await;
         });
@@ -205,7 +213,7 @@ impl PostgresStore {
 
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -220,6 +228,7 @@ impl PostgresStore {
         Ok(Self {
             inner: Arc::new(Inner { pool }),
             config,
+            tls,
             schema,
             runtime,
         })
@@ -234,7 +243,13 @@ impl PostgresStore {
     /// this database and schema: run work that must not run twice (the webhook worker) only
     /// while holding it. See [`LeaderLock`].
     pub fn leader_lock(&self, name: &str) -> LeaderLock {
-        LeaderLock::new(self.config.clone(), &self.schema, name, self.runtime.clone())
+        LeaderLock::new(
+            self.config.clone(),
+            self.tls.clone(),
+            &self.schema,
+            name,
+            self.runtime.clone(),
+        )
     }
 
     /// The same lock as [`PostgresStore::leader_lock`] of a store connected to `url`, without
@@ -242,11 +257,11 @@ impl PostgresStore {
     /// inside a tokio runtime. Contacts nothing until [`LeaderLock::try_acquire`].
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`], [`Error::NoRuntime`].
+    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`], [`Error::Tls`], [`Error::NoRuntime`].
     pub fn leader_lock_for(url: &str, name: &str) -> Result<LeaderLock, Error> {
-        let (config, schema) = session_config(url, &Options::default())?;
+        let (config, tls, schema) = session_config(url, &Options::default())?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        Ok(LeaderLock::new(config, &schema, name, runtime))
+        Ok(LeaderLock::new(config, tls, &schema, name, runtime))
     }
 
     /// Runs `f` with a pooled connection as a task on the store's runtime.
