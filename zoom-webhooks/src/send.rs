@@ -11,9 +11,9 @@ use crate::WebhookError;
 use crate::config::{USER_AGENT, WorkerConfig};
 use crate::guard::{GuardedResolver, check_destination};
 
-/// Builds the delivery client: redirects never followed, no retries of its own, no proxy (a proxy would connect on our
-/// behalf and bypass the address checks), the guarded resolver, certificate verification on
-/// (the default), and the whole-request timeout.
+/// Builds the delivery client: redirects never followed, no retries of its own, no proxy (a
+/// proxy would connect on our behalf and bypass the address checks), the guarded resolver,
+/// certificate verification on (the default), and the whole-request timeout.
 ///
 /// # Errors
 /// [`WebhookError::Client`] when the TLS backend cannot be initialised.
