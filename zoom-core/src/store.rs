@@ -8,6 +8,8 @@
 //! snapshot per stream, links from secondary keys to streams, idempotency records, and the webhook
 //! outbox. They never interpret payloads.
 
+pub mod migration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -10,21 +10,12 @@
 //! and a schema that records a migration this build does not ship is refused rather than
 //! written.
 
-use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
+use zoom_core::store::migration::{self, Mismatch};
 
 use crate::error::Error;
 
-/// One migration file.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// Its number (the file's `NNNN` prefix).
-    pub version: u32,
-    /// Its file name without `.sql`.
-    pub name: &'static str,
-    /// Its SQL text.
-    pub sql: &'static str,
-}
+pub use zoom_core::store::migration::Migration;
 
 /// Every migration this build ships, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -33,16 +24,9 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../migrations/0001_init.sql"),
 }];
 
-impl Migration {
-    /// The hex SHA-256 of the SQL text, as recorded in `schema_migrations`.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.as_bytes()))
-    }
-}
-
 /// The newest migration this build ships.
 pub fn latest_version() -> u32 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
+    migration::latest(MIGRATIONS)
 }
 
 /// The advisory-lock key of migrations of `schema`: the same for every process, different per
@@ -110,31 +94,25 @@ async fn inspect(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<u
     let applied = tx
         .query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[])
         .await?;
-    let supported = latest_version();
-    let mut current = 0u32;
-    for row in applied {
-        let version: i64 = row.try_get(0)?;
-        let recorded: String = row.try_get(1)?;
-        let Some(m) = u32::try_from(version)
-            .ok()
-            .and_then(|v| MIGRATIONS.iter().find(|m| m.version == v))
-        else {
-            return Err(Error::NewerSchema {
-                schema: schema.to_owned(),
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-                supported,
-            });
-        };
-        let expected = m.checksum();
-        if recorded != expected {
-            return Err(Error::MigrationChecksum {
-                schema: schema.to_owned(),
-                version: m.version,
-                recorded,
-                expected,
-            });
-        }
-        current = current.max(m.version);
-    }
-    Ok(current)
+    let applied: Vec<(i64, String)> = applied
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?;
+    migration::check_applied(MIGRATIONS, applied).map_err(|m| match m {
+        Mismatch::Newer { found, supported } => Error::NewerSchema {
+            schema: schema.to_owned(),
+            found,
+            supported,
+        },
+        Mismatch::Checksum {
+            version,
+            recorded,
+            expected,
+        } => Error::MigrationChecksum {
+            schema: schema.to_owned(),
+            version,
+            recorded,
+            expected,
+        },
+    })
 }

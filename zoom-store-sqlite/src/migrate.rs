@@ -8,20 +8,11 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use sha2::{Digest, Sha256};
+use zoom_core::store::migration::{self, Mismatch};
 
 use crate::error::Error;
 
-/// One migration file.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// Its number (the file's `NNNN` prefix).
-    pub version: u32,
-    /// Its file name without `.sql`.
-    pub name: &'static str,
-    /// Its SQL text.
-    pub sql: &'static str,
-}
+pub use zoom_core::store::migration::Migration;
 
 /// Every migration this build ships, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -34,16 +25,9 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 /// the store's databases from other SQLite files.
 pub const APPLICATION_ID: i32 = 0x5A4F_4F4D;
 
-impl Migration {
-    /// The hex SHA-256 of the SQL text, as recorded in `schema_migrations`.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.as_bytes()))
-    }
-}
-
 /// The newest migration this build ships.
 pub fn latest_version() -> u32 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
+    migration::latest(MIGRATIONS)
 }
 
 /// Checks, without writing anything, that the database is empty or ours and not from a newer
@@ -90,31 +74,23 @@ pub(crate) fn inspect(conn: &Connection, path: &Path) -> Result<u32, Error> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql_err)?;
         rows.collect::<Result<_, _>>().map_err(sql_err)?
     };
-    let supported = latest_version();
-    let mut current = 0u32;
-    for (version, recorded) in applied {
-        let Some(m) = u32::try_from(version)
-            .ok()
-            .and_then(|v| MIGRATIONS.iter().find(|m| m.version == v))
-        else {
-            return Err(Error::NewerSchema {
-                path: path.to_owned(),
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-                supported,
-            });
-        };
-        let expected = m.checksum();
-        if recorded != expected {
-            return Err(Error::MigrationChecksum {
-                path: path.to_owned(),
-                version: m.version,
-                recorded,
-                expected,
-            });
-        }
-        current = current.max(m.version);
-    }
-    Ok(current)
+    migration::check_applied(MIGRATIONS, applied).map_err(|m| match m {
+        Mismatch::Newer { found, supported } => Error::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        },
+        Mismatch::Checksum {
+            version,
+            recorded,
+            expected,
+        } => Error::MigrationChecksum {
+            path: path.to_owned(),
+            version,
+            recorded,
+            expected,
+        },
+    })
 }
 
 /// Brings the database up to date in one transaction, or refuses it without changing anything.
