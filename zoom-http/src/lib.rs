@@ -53,6 +53,7 @@
 //! # });
 //! ```
 
+pub mod limits;
 pub mod problem;
 pub mod views;
 
@@ -77,6 +78,7 @@ use utoipa::OpenApi;
 use zoom_core::Engine;
 use zoom_core::principal::Principal;
 
+use crate::limits::RateLimitAnswers;
 use crate::problem::{Problem, ProblemDocument};
 use crate::views::{Health200, Jwks};
 
@@ -131,6 +133,8 @@ pub struct ApiConfig {
     /// HEAD), so a webhook worker in the same process can look at the log at once instead of
     /// waiting for its next poll. `None`: nobody is told.
     pub commits: Option<Arc<tokio::sync::Notify>>,
+    /// Rate limits and the daily quota ([`limits`]). Default: none.
+    pub limits: limits::Limits,
 }
 
 impl Default for ApiConfig {
@@ -141,6 +145,7 @@ impl Default for ApiConfig {
             sse_poll: Duration::from_millis(250),
             shutdown: None,
             commits: None,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -165,6 +170,7 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
         auth,
         config: Arc::new(config),
     };
+    let limits = limits::layer(&api, &api.config.limits);
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
@@ -218,6 +224,7 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
         .layer(CatchPanicLayer::custom(panicked))
         .layer(DefaultBodyLimit::max(body_limit))
         .option_layer(commits.map(TellCommitsLayer))
+        .option_layer(limits)
         .service(router);
     Router::new().fallback_service(stack)
 }
@@ -373,7 +380,7 @@ impl utoipa::Modify for BearerAuth {
         routes::media::join, routes::media::leave, routes::media::complete, routes::media::fail,
     ),
     components(schemas(ProblemDocument)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimitAnswers),
 )]
 struct ApiDoc;
 
