@@ -7,6 +7,11 @@
 //! client in the same process (4 connections): a rough socket-level ratio until the load test
 //! with an external generator lands.
 //!
+//! A third section measures what the rate limiter costs: the same router with limits on (every
+//! category far above the load, so nothing is refused but every request is counted and stamped
+//! with its `X-RateLimit-*` headers) against limits off, both behind the server's caching token
+//! verifier, over loopback TCP (the target: at most 5 % of GET throughput).
+//!
 //! Run: `cargo bench -p zoom-bench --bench http` (set `HTTP_BENCH_REQUESTS` to change the
 //! requests per round; default 20000, 5 rounds, interleaved, median reported).
 
@@ -123,6 +128,87 @@ async fn serve(app: Router) -> std::net::SocketAddr {
     addr
 }
 
+/// GET throughput with rate limits on (above the load) against off, on one engine, both behind
+/// the caching verifier the server uses; alternating rounds, the median of the round ratios.
+async fn limiter_cost(engine: Arc<zoom_core::Engine>, principal: Principal, uri: &str, n: usize) {
+    let build = |limits: zoom_http::limits::Limits| {
+        let auth = zoom_http::CachingAuthenticator::new(
+            OneKey(principal.clone()),
+            std::time::Duration::from_secs(30),
+            100_000,
+        );
+        zoom_http::router(
+            engine.clone(),
+            Arc::new(auth),
+            ApiConfig {
+                limits,
+                ..ApiConfig::default()
+            },
+        )
+    };
+    let huge = 100_000_000;
+    let on = build(zoom_http::limits::Limits {
+        rate: Some(zoom_http::limits::RateLimits {
+            light: huge,
+            medium: huge,
+            heavy: huge,
+        }),
+        daily_meeting_writes: None,
+    });
+    let off = build(zoom_http::limits::Limits::default());
+    // Through the router alone (no socket: the least noisy), then over loopback TCP.
+    rate(&on, uri, n / 10).await;
+    rate(&off, uri, n / 10).await;
+    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..11 {
+        // Alternate which side goes first, so a drift in the machine's load favours neither.
+        let (a, b) = if round % 2 == 0 {
+            let a = rate(&on, uri, n).await;
+            (a, rate(&off, uri, n).await)
+        } else {
+            let b = rate(&off, uri, n).await;
+            (rate(&on, uri, n).await, b)
+        };
+        with.push(a);
+        without.push(b);
+        ratios.push(a / b);
+    }
+    let oneshot = (median(ratios), median(with), median(without));
+    let (on_addr, off_addr) = (serve(on).await, serve(off).await);
+    socket_rate(on_addr, uri, 4, n / 10).await;
+    socket_rate(off_addr, uri, 4, n / 10).await;
+    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..11 {
+        let (a, b) = if round % 2 == 0 {
+            let a = socket_rate(on_addr, uri, 4, n).await;
+            (a, socket_rate(off_addr, uri, 4, n).await)
+        } else {
+            let b = socket_rate(off_addr, uri, 4, n).await;
+            (socket_rate(on_addr, uri, 4, n).await, b)
+        };
+        with.push(a);
+        without.push(b);
+        ratios.push(a / b);
+    }
+    let socket = median(ratios);
+    println!(
+        "rate limits on (every category far above the load) vs off, {n} requests x 11 alternating rounds, median of the round ratios:"
+    );
+    println!(
+        "  oneshot (no socket)   ratio {:.3} (cost {:.1} %): on {:.0} req/s, off {:.0} req/s (medians)",
+        oneshot.0,
+        (1.0 - oneshot.0) * 100.0,
+        oneshot.1,
+        oneshot.2
+    );
+    println!(
+        "  loopback TCP, 4 conns ratio {socket:.3} (cost {:.1} %): on {:.0} req/s, off {:.0} req/s (medians); target: cost at most 5 %",
+        (1.0 - socket) * 100.0,
+        median(with),
+        median(without)
+    );
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -169,7 +255,12 @@ fn main() {
             .execute(&principal, None, command, None)
             .await
             .unwrap_or_else(|e| panic!("schedule: {e}"));
-        let api = zoom_http::router(Arc::new(engine), Arc::new(OneKey(principal)), ApiConfig::default());
+        let engine = Arc::new(engine);
+        let api = zoom_http::router(
+            engine.clone(),
+            Arc::new(OneKey(principal.clone())),
+            ApiConfig::default(),
+        );
         let uri = format!("/v1/meetings/{}", m.id);
         let bytes = call(&api, &uri).await;
         let same = bytes.clone();
@@ -212,5 +303,7 @@ fn main() {
         println!("  zoom-http router      {ours:>12.0} req/s");
         println!("  minimal axum handler  {theirs:>12.0} req/s");
         println!("  ratio                 {:>12.2}", ours / theirs);
+
+        limiter_cost(engine, principal, &uri, n).await;
     });
 }

@@ -165,6 +165,7 @@ pub fn router(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: ApiConf
     use routes::{events, media, meetings, participants, recordings, webhooks};
     let body_limit = config.body_limit;
     let commits = config.commits.clone();
+    let auth = limits::handoff(auth, &config.limits);
     let api = Api {
         engine,
         auth,

@@ -253,8 +253,8 @@ mod tests {
         assert!((refused.retry_after.as_secs_f64() - 0.1).abs() < 1e-6);
         assert_eq!(refused.retry_after_secs(), 1);
         // 100 ms later one token is back, and only one.
-        assert!(b.take("acc", 0, at(t0, 100)).allowed);
-        assert!(!b.take("acc", 0, at(t0, 100)).allowed);
+        assert!(b.take("acc", 0, at(t0, 101)).allowed);
+        assert!(!b.take("acc", 0, at(t0, 101)).allowed);
         // Another key is untouched.
         assert!(b.take("other", 0, t0).allowed);
     }
@@ -282,7 +282,7 @@ mod tests {
         assert!(b.peek("a", 0, t0).allowed);
         b.take("a", 0, t0);
         assert!(!b.peek("a", 0, t0).allowed);
-        assert!(!b.is_drawn("a", 0, at(t0, 2_000)));
+        assert!(!b.is_drawn("a", 0, at(t0, 2_100)));
     }
 
     /// Memory is bounded: idle keys go first, and the capacity holds even when none is idle.

@@ -22,6 +22,7 @@
 pub mod buckets;
 pub mod category;
 pub mod daily;
+mod handoff;
 mod openapi;
 
 use std::convert::Infallible;
@@ -148,7 +149,8 @@ impl Enforcer {
         S: tower::Service<Request<Body>, Response = Response, Error = Infallible>,
     {
         let category = Category::of(request.method(), request.uri().path());
-        let principal = match bearer(request.headers()) {
+        let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+        let principal = match authorization.as_ref().and_then(bearer_of) {
             Some(token) => self.api.auth.authenticate(token).await.ok(),
             None => None,
         };
@@ -189,7 +191,8 @@ impl Enforcer {
             },
             (_, _) => request,
         };
-        let mut response = inner.call(request).await?;
+        let handed = authorization.zip(principal);
+        let mut response = handoff::with_principal(handed, inner.call(request)).await?;
         if let Some((c, l, rem)) = stamp {
             rate_headers(response.headers_mut(), c, l, rem);
         }
@@ -283,9 +286,18 @@ fn rate_headers(h: &mut HeaderMap, category: Category, limit: u32, remaining: u3
     h.insert(REMAINING.clone(), HeaderValue::from(remaining));
 }
 
-/// The bearer token of a request, when it has one.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// Wraps the router's authenticator so that a principal the layer authenticated is handed to
+/// the handler rather than authenticated again (only when the layer authenticates at all).
+pub(crate) fn handoff(auth: Arc<dyn crate::Authenticator>, limits: &Limits) -> Arc<dyn crate::Authenticator> {
+    if limits.rate.is_none() && limits.daily_meeting_writes.is_none() {
+        return auth;
+    }
+    Arc::new(handoff::Handoff(auth))
+}
+
+/// The bearer token of an `Authorization` header, when it is one.
+fn bearer_of(value: &HeaderValue) -> Option<&str> {
+    let value = value.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
