@@ -66,6 +66,37 @@ pub struct Args {
     /// Default `{public-url}/files`.
     #[arg(long, env = "ZOOM_FILES_URL")]
     pub files_url: Option<String>,
+
+    /// Requests per second per account in each category (`light` reads, `medium` writes,
+    /// `heavy` joinToken and recordings), bursts of twice that; `off` turns rate limits off.
+    #[arg(long, env = "ZOOM_RATE_LIMIT", default_value = "light=1000,medium=500,heavy=200")]
+    pub rate_limit: String,
+
+    /// Meeting creates and updates per host per UTC day (Zoom's is 100). Default: no quota.
+    #[arg(long, env = "ZOOM_DAILY_MEETING_WRITES", value_name = "N")]
+    pub daily_meeting_writes: Option<u32>,
+
+    /// A request head must arrive within this long (units ms, s, m, h).
+    #[arg(long, env = "ZOOM_HEADER_READ_TIMEOUT", default_value = "10s")]
+    pub header_read_timeout: String,
+
+    /// How long a keep-alive connection may wait for its next request, and a request in
+    /// progress without a byte moving (event streams send keep-alives, so they live on).
+    #[arg(long, env = "ZOOM_IDLE_TIMEOUT", default_value = "60s")]
+    pub idle_timeout: String,
+
+    /// Open connections at most; past it new ones wait in the listen backlog.
+    #[arg(long, env = "ZOOM_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Requests handled at once at most; past it 503 `overloaded` with `Retry-After`.
+    #[arg(long, env = "ZOOM_MAX_CONCURRENT_REQUESTS", default_value_t = 1_000)]
+    pub max_concurrent_requests: usize,
+
+    /// How often the join-token signing key rotates (at least 1m); retired keys stay in the
+    /// JWKS until the tokens they signed have expired.
+    #[arg(long, env = "ZOOM_JOIN_KEY_ROTATION", default_value = "24h")]
+    pub join_key_rotation: String,
 }
 
 /// How logs are written.
@@ -167,6 +198,64 @@ pub fn parse_allow_list(blocks: &[String]) -> Result<AllowList, ConfigError> {
 pub fn parse_retry_schedule(raw: &str) -> Result<Vec<Duration>, ConfigError> {
     zoom_webhooks::parse_schedule(raw)
         .map_err(|e| ConfigError::new("--webhook-retry-schedule (ZOOM_WEBHOOK_RETRY_SCHEDULE)", e.to_string()))
+}
+
+/// Parses `--rate-limit`: `off` (`None`) or `light=N,medium=N,heavy=N` (any subset).
+///
+/// # Errors
+/// [`ConfigError`] naming the part that does not parse.
+pub fn parse_rate_limit(raw: &str) -> Result<Option<zoom_http::limits::RateLimits>, ConfigError> {
+    zoom_http::limits::RateLimits::parse(raw).map_err(|e| ConfigError::new("--rate-limit (ZOOM_RATE_LIMIT)", e))
+}
+
+/// Parses one duration flag such as `10s`, `500ms` or `24h`, at least `min`.
+///
+/// # Errors
+/// [`ConfigError`] when it does not parse or is shorter than `min`.
+pub fn parse_duration(flag: &'static str, raw: &str, min: Duration) -> Result<Duration, ConfigError> {
+    let parsed = zoom_webhooks::parse_schedule(raw).map_err(|e| ConfigError::new(flag, e.to_string()))?;
+    match parsed.as_slice() {
+        [one] if *one >= min => Ok(*one),
+        [_] => Err(ConfigError::new(
+            flag,
+            format!("`{raw}` is shorter than the least allowed, {min:?}"),
+        )),
+        _ => Err(ConfigError::new(
+            flag,
+            format!("`{raw}` must be one duration, e.g. 10s"),
+        )),
+    }
+}
+
+/// The connection limits of the flags.
+///
+/// # Errors
+/// [`ConfigError`] naming the flag at fault.
+pub fn connection_limits(args: &Args) -> Result<crate::serve::ConnectionLimits, ConfigError> {
+    let positive = |flag: &'static str, n: usize| {
+        if n == 0 || n > 1_000_000 {
+            Err(ConfigError::new(flag, format!("`{n}` must be between 1 and 1000000")))
+        } else {
+            Ok(n)
+        }
+    };
+    Ok(crate::serve::ConnectionLimits {
+        header_read_timeout: parse_duration(
+            "--header-read-timeout (ZOOM_HEADER_READ_TIMEOUT)",
+            &args.header_read_timeout,
+            Duration::from_millis(10),
+        )?,
+        idle_timeout: parse_duration(
+            "--idle-timeout (ZOOM_IDLE_TIMEOUT)",
+            &args.idle_timeout,
+            Duration::from_millis(10),
+        )?,
+        max_connections: positive("--max-connections (ZOOM_MAX_CONNECTIONS)", args.max_connections)?,
+        max_concurrent_requests: positive(
+            "--max-concurrent-requests (ZOOM_MAX_CONCURRENT_REQUESTS)",
+            args.max_concurrent_requests,
+        )?,
+    })
 }
 
 /// Checks a URL flag: an absolute `http`, `https`, `ws` or `wss` URL. Returns it without a
@@ -311,7 +400,57 @@ mod tests {
             assert_eq!(a.store, "sqlite://zoom.db");
             assert_eq!(a.webhook_retry_schedule, DEFAULT_RETRY_SCHEDULE);
             assert_eq!(a.log_format, LogFormat::Human);
+            assert_eq!(
+                parse_rate_limit(&a.rate_limit),
+                Ok(Some(zoom_http::limits::RateLimits::default()))
+            );
+            assert_eq!(a.daily_meeting_writes, None);
+            assert_eq!(connection_limits(&a), Ok(crate::serve::ConnectionLimits::default()));
+            assert_eq!(
+                parse_duration("--join-key-rotation", &a.join_key_rotation, Duration::from_secs(60)),
+                Ok(Duration::from_secs(24 * 3600))
+            );
         }
+    }
+
+    /// The limit flags parse, `off` turns rate limits off, and bad values name their flag.
+    #[test]
+    fn limit_flags() {
+        let a = Args::try_parse_from([
+            "zoom-server",
+            "--rate-limit",
+            "off",
+            "--daily-meeting-writes",
+            "100",
+            "--header-read-timeout",
+            "500ms",
+            "--idle-timeout",
+            "2m",
+            "--max-connections",
+            "50",
+            "--max-concurrent-requests",
+            "7",
+        ]);
+        let Ok(a) = a else { panic!("the flags parse") };
+        assert_eq!(parse_rate_limit(&a.rate_limit), Ok(None));
+        assert_eq!(a.daily_meeting_writes, Some(100));
+        assert_eq!(
+            connection_limits(&a),
+            Ok(crate::serve::ConnectionLimits {
+                header_read_timeout: Duration::from_millis(500),
+                idle_timeout: Duration::from_secs(120),
+                max_connections: 50,
+                max_concurrent_requests: 7,
+            })
+        );
+        assert!(parse_rate_limit("light=fast").is_err_and(|e| e.flag.starts_with("--rate-limit")));
+        assert!(parse_duration("--join-key-rotation", "10s", Duration::from_secs(60)).is_err());
+        assert!(parse_duration("--idle-timeout", "1s,2s", Duration::ZERO).is_err());
+        assert!(parse_duration("--idle-timeout", "soon", Duration::ZERO).is_err());
+        let mut zero = a.clone();
+        zero.max_connections = 0;
+        assert!(connection_limits(&zero).is_err());
+        assert!(Args::try_parse_from(["zoom-server", "--daily-meeting-writes", "-1"]).is_err());
     }
 
     /// The allow-list flag repeats and splits on commas.

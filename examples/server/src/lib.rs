@@ -5,7 +5,8 @@
 //! - [`config`]: flags and environment variables, and what they parse into.
 //! - [`apps`]: registered OAuth clients, kept in the log.
 //! - [`tokens`]: EdDSA access tokens and the [`tokens::TokenIssuer`] seam.
-//! - [`oauth`]: `POST /oauth/token` (client credentials).
+//! - [`oauth`]: `POST /oauth/token` (client credentials), with [`throttle`] for failed attempts.
+//! - [`serve`]: the accept loop with the connection timeouts and caps.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
 //! Routes: everything of `zoom_http::router` plus `POST /oauth/token`.
@@ -15,6 +16,8 @@ pub mod apps;
 pub mod config;
 pub mod delivery;
 pub mod oauth;
+pub mod serve;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -85,6 +88,14 @@ pub struct Server {
     pub public_url: String,
     /// The webhook worker's settings.
     pub webhooks: zoom_webhooks::WorkerConfig,
+    /// The rate limits and daily quota every router of this server enforces.
+    pub limits: zoom_http::limits::Limits,
+    /// The connection limits of [`serve::serve`].
+    pub connections: serve::ConnectionLimits,
+    /// How often the join-token key rotates.
+    pub join_key_rotation: std::time::Duration,
+    /// Failed `/oauth/token` authentications, shared by every router of this server.
+    pub throttle: Arc<throttle::FailureThrottle>,
 }
 
 impl std::fmt::Debug for Server {
@@ -159,6 +170,16 @@ impl Server {
         };
         let allow = config::parse_allow_list(&args.webhook_allow_cidr)?;
         let schedule = config::parse_retry_schedule(&args.webhook_retry_schedule)?;
+        let limits = zoom_http::limits::Limits {
+            rate: config::parse_rate_limit(&args.rate_limit)?,
+            daily_meeting_writes: args.daily_meeting_writes,
+        };
+        let connections = config::connection_limits(args)?;
+        let join_key_rotation = config::parse_duration(
+            "--join-key-rotation (ZOOM_JOIN_KEY_ROTATION)",
+            &args.join_key_rotation,
+            std::time::Duration::from_secs(60),
+        )?;
         // "An empty store" is judged before the engine writes its first signing key.
         let empty = store
             .head_position()
@@ -196,6 +217,10 @@ impl Server {
             store_spec,
             public_url,
             webhooks,
+            limits,
+            connections,
+            join_key_rotation,
+            throttle: Arc::new(throttle::FailureThrottle::default()),
         })
     }
 
@@ -205,11 +230,13 @@ impl Server {
     }
 
     /// The HTTP application with these API settings (the server passes its shutdown signal and
-    /// the webhook worker's commit notifier).
-    pub fn router_with(&self, api: zoom_http::ApiConfig) -> Router {
+    /// the webhook worker's commit notifier). The server's own limits replace `api.limits`.
+    pub fn router_with(&self, mut api: zoom_http::ApiConfig) -> Router {
+        api.limits = self.limits.clone();
         let oauth = OAuth {
             apps: self.apps.clone(),
             issuer: self.tokens.clone(),
+            throttle: self.throttle.clone(),
         };
         let token_route = Router::new()
             .route("/oauth/token", post(oauth::token))

@@ -95,15 +95,14 @@ async fn run(args: Args) -> Result<(), String> {
         commits: Some(worker.commit_notifier()),
         ..zoom_http::ApiConfig::default()
     };
-    let served = axum::serve(listener, server.router_with(api))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
-            // Event streams never end on their own; this ends them so the shutdown completes.
-            let _ = stop.send(true);
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"));
+    let served = zoom_server::serve::serve(listener, server.router_with(api), server.connections, async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        // Event streams never end on their own; this ends them so the shutdown completes.
+        let _ = stop.send(true);
+    })
+    .await
+    .map_err(|e| format!("server error: {e}"));
     tracing::info!("stopping the webhook worker");
     worker.shutdown().await;
     served

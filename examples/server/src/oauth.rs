@@ -3,6 +3,10 @@
 //! The body is form-encoded; the client authenticates with HTTP Basic or with `client_id` and
 //! `client_secret` in the body (not both). Errors are RFC 6749 JSON: `{error, error_description}`,
 //! 401 `invalid_client`, 400 for the rest.
+//!
+//! Failed client authentications are throttled per client id and per client address
+//! ([`crate::throttle`]): a refused attempt is 429 `temporarily_unavailable` (RFC 6749's code for
+//! a server that cannot handle the request for now) with `Retry-After`, in the same JSON shape.
 
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 use crate::apps::{Apps, parse_client_id};
+use crate::throttle::FailureThrottle;
 use crate::tokens::{AccessError, TokenIssuer};
 
 /// What the token endpoint needs.
@@ -23,6 +28,8 @@ pub struct OAuth {
     pub apps: Apps,
     /// Issues the tokens.
     pub issuer: Arc<dyn TokenIssuer>,
+    /// Counts failed client authentications.
+    pub throttle: Arc<FailureThrottle>,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -37,6 +44,7 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -45,6 +53,18 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+    fn throttled(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs().max(1);
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                format!("too many failed client authentications; retry in {secs} s"),
+            )
         }
     }
     fn invalid_client(description: impl Into<String>) -> Self {
@@ -63,6 +83,11 @@ impl IntoResponse for OAuthError {
             Json(json!({ "error": self.error, "error_description": self.description })),
         )
             .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -77,14 +102,35 @@ impl IntoResponse for OAuthError {
 ///
 /// # Errors
 /// [`OAuthError`] as RFC 6749 describes.
-pub async fn token(State(oauth): State<OAuth>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    match grant(&oauth, &headers, &body).await {
+pub async fn token(State(oauth): State<OAuth>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let address = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Ok(body) = axum::body::to_bytes(body, MAX_FORM).await else {
+        return OAuthError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the form is too large",
+        )
+        .into_response();
+    };
+    match grant(&oauth, &parts.headers, &body, address).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn grant(oauth: &OAuth, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+/// The largest token request accepted, in bytes.
+pub const MAX_FORM: usize = 64 * 1024;
+
+async fn grant(
+    oauth: &OAuth,
+    headers: &HeaderMap,
+    body: &[u8],
+    address: Option<std::net::IpAddr>,
+) -> Result<Response, OAuthError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +171,14 @@ async fn grant(oauth: &OAuth, headers: &HeaderMap, body: &[u8]) -> Result<Respon
         (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
         (None, _, _) => return Err(OAuthError::invalid_client("client authentication is required")),
     };
-    let unknown = || OAuthError::invalid_client("unknown client or wrong secret");
+    let now = std::time::Instant::now();
+    if let Some(wait) = oauth.throttle.refuses(&client_id, address, now) {
+        return Err(OAuthError::throttled(wait));
+    }
+    let unknown = || {
+        oauth.throttle.failed(&client_id, address, now);
+        OAuthError::invalid_client("unknown client or wrong secret")
+    };
     let id = parse_client_id(&client_id).ok_or_else(unknown)?;
     let app = oauth
         .apps
