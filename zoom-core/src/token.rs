@@ -40,11 +40,21 @@ pub const JOIN_TOKEN_TTL_SECS: i64 = 300;
 /// The most clock skew, in seconds, that verification tolerates on `exp`, `nbf` and `iat`.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 30;
 
-/// How many previous keys a [`KeyRing`] keeps verifying after rotations.
+/// How many previous keys a [`KeyRing`] keeps verifying after rotations, however old.
 ///
-/// Two is enough for a token minted just before a rotation to outlive the rotation, even when
-/// two rotations happen within one token lifetime.
+/// Beyond these, a retired key is kept while tokens it signed may still be valid (see
+/// [`RETIRED_KEY_LIFETIME_SECS`]), so even rotations faster than a token's lifetime never cut a
+/// token short.
 pub const MAX_PREVIOUS_KEYS: usize = 2;
+
+/// How long after its retirement (the creation of the key that replaced it) a key still
+/// verifies when the ring holds more than [`MAX_PREVIOUS_KEYS`] previous keys: a join token's
+/// lifetime plus the clock skew verification allows.
+pub const RETIRED_KEY_LIFETIME_SECS: i64 = JOIN_TOKEN_TTL_SECS + MAX_CLOCK_SKEW_SECS;
+
+/// The most previous keys a ring holds at all, bounding memory and the JWKS whatever the
+/// rotation rate.
+pub const MAX_RETAINED_KEYS: usize = 64;
 
 /// The shortest HS256 secret accepted, in bytes.
 ///
@@ -349,7 +359,7 @@ impl<'a> VerifyOptions<'a> {
 #[derive(Debug, Clone)]
 pub struct KeyRing {
     current: SigningKey,
-    /// Newest first, at most [`MAX_PREVIOUS_KEYS`].
+    /// Newest first: at most [`MAX_PREVIOUS_KEYS`], and more while their tokens may be valid.
     previous: Vec<SigningKey>,
 }
 
@@ -362,9 +372,11 @@ impl KeyRing {
         }
     }
 
-    /// Makes `new_key` the signing key. The old current key keeps verifying as a previous key;
-    /// beyond [`MAX_PREVIOUS_KEYS`], the oldest previous key is dropped and its tokens fail with
-    /// [`TokenError::UnknownKid`].
+    /// Makes `new_key` the signing key. The old current key keeps verifying as a previous key.
+    /// Beyond [`MAX_PREVIOUS_KEYS`], a previous key is dropped once it was retired more than
+    /// [`RETIRED_KEY_LIFETIME_SECS`] before `new_key` was created (its tokens have all expired;
+    /// they fail with [`TokenError::UnknownKid`]), and the ring never holds more than
+    /// [`MAX_RETAINED_KEYS`] previous keys.
     ///
     /// # Errors
     /// [`KeyError::DuplicateKid`] when the ring already holds a key with that `kid`; a `kid`
@@ -375,7 +387,17 @@ impl KeyRing {
         }
         let old = std::mem::replace(&mut self.current, new_key);
         self.previous.insert(0, old);
-        self.previous.truncate(MAX_PREVIOUS_KEYS);
+        // previous[i] was retired when the key before it in the ring (newer) was created.
+        let now = self.current.created_at;
+        let mut keep = self.previous.len().min(MAX_RETAINED_KEYS);
+        for i in MAX_PREVIOUS_KEYS..keep {
+            let retired = self.previous[i - 1].created_at;
+            if (now - retired).num_seconds() > RETIRED_KEY_LIFETIME_SECS {
+                keep = i;
+                break;
+            }
+        }
+        self.previous.truncate(keep);
         Ok(())
     }
 
@@ -746,16 +768,46 @@ mod tests {
         assert!(verify(&ring, &new, NOW).is_ok());
     }
 
+    fn ed_key_at(kid: &str, byte: u8, created: i64) -> SigningKey {
+        SigningKey::ed25519(kid, [byte; 32], at(created))
+    }
+
+    /// Beyond the previous keys always kept, a key goes once the tokens it signed have expired.
     #[test]
-    fn rotation_drops_keys_beyond_the_limit() {
-        let mut ring = KeyRing::new(ed_key("k1", 1));
+    fn rotation_drops_keys_beyond_the_limit_once_their_tokens_expired() {
+        let day = 86_400;
+        let mut ring = KeyRing::new(ed_key_at("k1", 1, NOW));
         let oldest = mint_join_token(&ring, &claims(NOW)).expect("mint");
-        ring.rotate(ed_key("k2", 2)).expect("rotate");
-        ring.rotate(ed_key("k3", 3)).expect("rotate");
-        assert!(verify(&ring, &oldest, NOW).is_ok());
-        ring.rotate(ed_key("k4", 4)).expect("rotate");
+        ring.rotate(ed_key_at("k2", 2, NOW + day)).expect("rotate");
+        ring.rotate(ed_key_at("k3", 3, NOW + 2 * day)).expect("rotate");
+        assert_eq!(ring.previous().len(), 2);
+        ring.rotate(ed_key_at("k4", 4, NOW + 3 * day)).expect("rotate");
         assert_eq!(ring.previous().len(), MAX_PREVIOUS_KEYS);
         assert_eq!(verify(&ring, &oldest, NOW), Err(TokenError::UnknownKid));
+    }
+
+    /// Rotations faster than a token's lifetime keep every key whose tokens may still be valid.
+    #[test]
+    fn fast_rotations_keep_every_key_a_live_token_needs() {
+        let mut ring = KeyRing::new(ed_key_at("k0", 1, NOW));
+        let mut tokens = vec![(NOW, mint_join_token(&ring, &claims(NOW)).expect("mint"))];
+        // One rotation a minute for ten minutes; a token minted just before each.
+        for i in 1..=10u8 {
+            let t = NOW + 60 * i64::from(i);
+            ring.rotate(ed_key_at(&format!("k{i}"), i + 1, t)).expect("rotate");
+            tokens.push((t, mint_join_token(&ring, &claims(t)).expect("mint")));
+        }
+        let now = NOW + 600;
+        for (minted, jwt) in &tokens {
+            let expected_valid = now - minted <= JOIN_TOKEN_TTL_SECS;
+            assert_eq!(verify(&ring, jwt, now).is_ok(), expected_valid, "token minted at +{}", minted - NOW);
+        }
+        assert!(ring.previous().len() <= 7, "{} previous keys", ring.previous().len());
+        // However fast the rotations, the ring stays bounded.
+        for i in 0..200u32 {
+            ring.rotate(ed_key_at(&format!("f{i}"), 7, now + 1)).expect("rotate");
+        }
+        assert_eq!(ring.previous().len(), MAX_RETAINED_KEYS);
     }
 
     #[test]
