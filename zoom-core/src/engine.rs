@@ -391,6 +391,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Reloads the join-token keys from the store, where another instance may have rotated
+    /// them, and returns when the signing key was created.
+    ///
+    /// # Errors
+    /// A store failure or a stored key that does not decode.
+    pub async fn reload_join_keys(&self) -> Result<DateTime<Utc>, EngineError> {
+        let ring = load_or_create_ring(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            self.entropy.as_ref(),
+            JOIN_KEYS_STREAM,
+        )
+        .await?;
+        let created = ring.current().created_at();
+        *self.join_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
+        Ok(created)
+    }
+
     fn lock_for(&self, stream: &StreamId) -> Arc<futures::lock::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Drop locks nobody holds so the map does not grow with every meeting ever touched.
