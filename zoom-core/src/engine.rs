@@ -405,7 +405,10 @@ impl Engine {
         )
         .await?;
         let created = ring.current().created_at();
-        *self.join_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
+        *self
+            .join_keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
         Ok(created)
     }
 

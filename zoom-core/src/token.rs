@@ -800,7 +800,12 @@ mod tests {
         let now = NOW + 600;
         for (minted, jwt) in &tokens {
             let expected_valid = now - minted <= JOIN_TOKEN_TTL_SECS;
-            assert_eq!(verify(&ring, jwt, now).is_ok(), expected_valid, "token minted at +{}", minted - NOW);
+            assert_eq!(
+                verify(&ring, jwt, now).is_ok(),
+                expected_valid,
+                "token minted at +{}",
+                minted - NOW
+            );
         }
         assert!(ring.previous().len() <= 7, "{} previous keys", ring.previous().len());
         // However fast the rotations, the ring stays bounded.

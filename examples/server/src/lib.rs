@@ -7,6 +7,7 @@
 //! - [`tokens`]: EdDSA access tokens and the [`tokens::TokenIssuer`] seam.
 //! - [`oauth`]: `POST /oauth/token` (client credentials), with [`throttle`] for failed attempts.
 //! - [`serve`]: the accept loop with the connection timeouts and caps.
+//! - [`keys`]: the scheduled rotation of the join-token key.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
 //! Routes: everything of `zoom_http::router` plus `POST /oauth/token`.
@@ -15,6 +16,7 @@
 pub mod apps;
 pub mod config;
 pub mod delivery;
+pub mod keys;
 pub mod oauth;
 pub mod serve;
 pub mod throttle;

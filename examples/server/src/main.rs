@@ -55,6 +55,7 @@ async fn run(args: Args) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // With PostgreSQL, only the instance holding the leader lock delivers (src/delivery.rs).
     let worker = zoom_server::delivery::Webhooks::start(&server)?;
+    let rotation = zoom_server::keys::KeyRotation::start(&server)?;
 
     let base = format!("http://{local}");
     println!("zoom-server listening on {base}");
@@ -105,6 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
     .map_err(|e| format!("server error: {e}"));
     tracing::info!("stopping the webhook worker");
     worker.shutdown().await;
+    rotation.shutdown().await;
     served
 }
 
