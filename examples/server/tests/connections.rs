@@ -226,3 +226,70 @@ async fn a_stalled_body_is_dropped_at_the_idle_timeout() {
     assert!(after >= Duration::from_millis(350), "{after:?}");
     assert!(after < Duration::from_secs(3), "{after:?}");
 }
+
+/// An event stream outlives the idle timeout: its keep-alive comments are bytes moving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_is_exempt_from_the_idle_timeout() {
+    use tower::ServiceExt;
+    let args = Args::try_parse_from(["zoom-server", "--store", "memory"]).unwrap();
+    let bootstrap = Bootstrap::from_values(Some("admin".into()), Some("pw-123".into()), None).unwrap();
+    let server = Server::start_with(
+        &args,
+        &bootstrap,
+        StoreSpec::Memory,
+        Arc::new(zoom_store_memory::MemoryStore::new()),
+        Arc::new(SystemClock),
+        Arc::new(SystemEntropy),
+    )
+    .await
+    .unwrap();
+    let app = server.router_with(zoom_http::ApiConfig {
+        sse_keep_alive: Duration::from_millis(100),
+        ..zoom_http::ApiConfig::default()
+    });
+    let token_request = axum::http::Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(
+            "grant_type=client_credentials&client_id=admin&client_secret=pw-123",
+        ))
+        .unwrap();
+    let resp = app.clone().oneshot(token_request).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let schedule = axum::http::Request::post("/v1/meetings")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(
+            r#"{"topic":"Stream","start_time":"2030-01-01T09:00:00Z","duration_minutes":30,"host_id":"alice"}"#,
+        ))
+        .unwrap();
+    let resp = app.clone().oneshot(schedule).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, app, limits(300, 400), std::future::pending()));
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(
+        format!("GET /v1/meetings/{id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let opened = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while opened.elapsed() < Duration::from_millis(1_500) {
+        match tokio::time::timeout(Duration::from_millis(500), conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => panic!("the stream was closed after {:?}", opened.elapsed()),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("no keep-alive within 500 ms"),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("text/event-stream"), "{text}");
+}
