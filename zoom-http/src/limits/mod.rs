@@ -180,7 +180,8 @@ impl Enforcer {
             stamp = Some((category, limit, decision.remaining));
         }
         let request = match (&self.daily, &principal) {
-            (Some((quota, tally)), Some(p)) => match self.daily_check(*quota, tally, p, request).await {
+            // Boxed: the quota's future is large, and only meeting writes need it.
+            (Some((quota, tally)), Some(p)) => match Box::pin(self.daily_check(*quota, tally, p, request)).await {
                 Ok(request) => request,
                 Err(mut refused) => {
                     if let Some((c, l, rem)) = stamp {
