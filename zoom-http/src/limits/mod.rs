@@ -283,8 +283,20 @@ struct HostOnly {
 
 fn rate_headers(h: &mut HeaderMap, category: Category, limit: u32, remaining: u32) {
     h.insert(CATEGORY.clone(), HeaderValue::from_static(category.as_str()));
-    h.insert(LIMIT.clone(), HeaderValue::from(limit));
-    h.insert(REMAINING.clone(), HeaderValue::from(remaining));
+    h.insert(LIMIT.clone(), number(limit));
+    h.insert(REMAINING.clone(), number(remaining));
+}
+
+/// A header value of a number; those up to 4096 are formatted once and shared, so stamping an
+/// answer allocates nothing.
+fn number(n: u32) -> HeaderValue {
+    static SMALL: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    let small = SMALL.get_or_init(|| (0..=4096u32).map(HeaderValue::from).collect());
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| small.get(i))
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(n))
 }
 
 /// Wraps the router's authenticator so that a principal the layer authenticated is handed to
