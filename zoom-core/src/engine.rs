@@ -879,15 +879,13 @@ impl Engine {
                 |_: &WebhookEvent| None,
                 idem.clone(),
                 |state| {
-                    Ok(webhook::decide(
-                        &id,
-                        state,
-                        &command,
+                    let ctx = webhook::Context {
+                        now: self.clock.now(),
                         principal,
-                        self.clock.now(),
-                        self.entropy.as_ref(),
-                        &self.config.webhook_allow,
-                    )?)
+                        entropy: self.entropy.as_ref(),
+                        allow: &self.config.webhook_allow,
+                    };
+                    Ok(webhook::decide(&id, state, &command, &ctx)?)
                 },
             )
             .await;
