@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use zoom_core::webhook::address::AllowList;
 
-use crate::WebhookError;
+use crate::error::WebhookError;
 
 /// The default retry schedule of DESIGN section 8: the delays after the first, second, …
 /// failed attempt.

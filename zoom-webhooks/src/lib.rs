@@ -14,8 +14,13 @@
 //!
 //! # Layout
 //! - [`config`]: [`WorkerConfig`] and [`parse_schedule`].
-//! - `worker`: [`Worker::spawn`], the follower and the dispatcher, [`WorkerHandle`].
-//! - `policy`: the rules (retry, `Retry-After`, 410, health) as pure functions.
+//! - `worker`: [`Worker::spawn`] and [`WorkerHandle`]; `shared`: what their tasks share.
+//! - `follow`: the follower, from the log to the outbox.
+//! - `dispatch`: the dispatcher, from the outbox to lanes under the pool limits.
+//! - `attempt`: one attempt of one delivery, its record and the health it moves;
+//!   `prepared`: a subscription parsed once per version.
+//! - `policy`: the rules (which deliveries an event causes, retry, `Retry-After`, 410, health)
+//!   as pure functions.
 //! - `send`: one signed HTTP attempt; [`guard`]: the connect-time SSRF guard.
 //! - [`redeliver`]: redelivery by position or time range, and the delivery log.
 //!
@@ -43,14 +48,21 @@
 //! # });
 //! ```
 
+mod attempt;
 pub mod config;
+mod dispatch;
+mod error;
+mod follow;
 pub mod guard;
 mod policy;
+mod prepared;
 pub mod redeliver;
 mod send;
+mod shared;
 mod worker;
 
 pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedule};
+pub use error::WebhookError;
 pub use redeliver::{Range, delivery_log};
 pub use worker::{Worker, WorkerHandle};
 
@@ -58,30 +70,3 @@ pub use worker::{Worker, WorkerHandle};
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/webhooks.md")]
 struct WebhooksGuide;
-
-use zoom_core::EngineError;
-use zoom_core::store::StoreError;
-
-/// Why a call of this crate failed. Each variant says how the caller handles it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WebhookError {
-    /// A setting cannot work (zero pool, jitter of 1, empty range). Fix the configuration or the
-    /// request; not retryable.
-    #[error("invalid webhook worker setting: {0}")]
-    Config(String),
-    /// A retry schedule does not parse (`--webhook-retry-schedule`). Fix the flag.
-    #[error("invalid retry schedule: {0}")]
-    Schedule(String),
-    /// The HTTP client (its TLS backend) could not be built. Operator attention.
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    /// The subscription or delivery does not exist (or was deleted). HTTP 404.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The engine refused or failed; see [`EngineError`] (scope, visibility, contention).
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The store failed; retry when `Unavailable`.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}

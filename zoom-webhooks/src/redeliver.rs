@@ -12,8 +12,8 @@ use zoom_core::principal::Principal;
 use zoom_core::store::DeliveryAttempt;
 use zoom_core::webhook::catalogue;
 
-use crate::WebhookError;
-use crate::worker::deliveries_for;
+use crate::error::WebhookError;
+use crate::policy::deliveries_for;
 
 /// The checkpoint name redelivery enqueues under. Its own name, so that it never moves the
 /// worker's checkpoint (it passes position 0, which moves nothing anyway).
@@ -89,7 +89,7 @@ pub async fn redeliver(engine: &Engine, subscription: &WebhookId, range: Range) 
             if row.account_id().as_ref() != Some(&sub.account_id) {
                 continue;
             }
-            let new = deliveries_for(row, name, &subs, engine, now);
+            let new = deliveries_for(row, name, &subs, &engine.config().file_urls, now);
             if !new.is_empty() {
                 matched.push(row.position);
                 fresh.extend(new);

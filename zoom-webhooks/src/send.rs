@@ -7,8 +7,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use zoom_core::signature::{WebhookSecret, sign_request};
 use zoom_core::webhook::address::AllowList;
 
-use crate::WebhookError;
 use crate::config::{USER_AGENT, WorkerConfig};
+use crate::error::WebhookError;
 use crate::guard::{GuardedResolver, check_destination};
 
 /// Builds the delivery client: redirects never followed, no retries of its own, no proxy (a
