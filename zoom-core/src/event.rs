@@ -153,6 +153,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.health_changed",
     "signing_key.added",
     "app.registered",
+    "webhook.updated",
+    "webhook.url_validated",
+    "webhook.pinged",
 ];
 
 /// Rewrites an older payload into the current shape of its type.
@@ -229,6 +232,9 @@ impl Event {
                 W::SecretRotated(_) => "webhook.secret_rotated",
                 W::Unsubscribed(_) => "webhook.unsubscribed",
                 W::HealthChanged(_) => "webhook.health_changed",
+                W::Updated(_) => "webhook.updated",
+                W::UrlValidated(_) => "webhook.url_validated",
+                W::Pinged(_) => "webhook.pinged",
             },
             Event::System(e) => e.event_type(),
         }

@@ -118,6 +118,7 @@ async fn another_accounts_resources_are_not_found() {
             WebhookCommand::Subscribe {
                 url: "https://hooks.example.com/x".into(),
                 events: vec!["meeting.started".into()],
+                url_validation: false,
             },
             None,
         )
@@ -586,6 +587,7 @@ async fn webhook_subscriptions() {
     let subscribe = |url: &str, events: &[&str]| WebhookCommand::Subscribe {
         url: url.into(),
         events: events.iter().map(|e| (*e).to_owned()).collect(),
+        url_validation: false,
     };
     let created = f
         .engine
@@ -668,6 +670,7 @@ async fn the_allow_list_admits_named_blocks() {
             WebhookCommand::Subscribe {
                 url: "http://127.0.0.1:9000/x".into(),
                 events: vec!["meeting.started".into()],
+                url_validation: false,
             },
             None,
         )

@@ -83,9 +83,10 @@ pub(crate) async fn deliver(shared: &Shared, mut d: Delivery) -> Result<(), Webh
             }
         };
     let prepared = match prepared(shared, &d.subscription_id).await? {
-        Some(p) if p.sub.active && p.sub.state != Health::Disabled => p,
+        Some(p) if p.sub.receives() => p,
         other => {
             let why = match other {
+                Some(p) if p.sub.enabled() => "not sent: the subscription's URL is not validated",
                 Some(p) if p.sub.active => "not sent: the subscription is disabled",
                 _ => "not sent: the subscription was deleted",
             };

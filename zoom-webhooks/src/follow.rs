@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use zoom_core::Engine;
 use zoom_core::event::RecordedEvent;
 use zoom_core::id::{AccountId, WebhookId};
@@ -14,7 +16,7 @@ use zoom_core::store::{IndexQuery, NewDelivery};
 use zoom_core::webhook::{Health, Subscription, catalogue};
 
 use crate::error::WebhookError;
-use crate::policy::deliveries_for;
+use crate::policy::{deliveries_for, ping_delivery};
 use crate::shared::{ERROR_BACKOFF, Shared, pause};
 
 /// How many subscriptions are read per index page when matching an account's events.
@@ -113,6 +115,21 @@ pub(crate) async fn account_subscriptions(
     }
 }
 
+/// The stored type of a ping request.
+const PINGED: &str = "webhook.pinged";
+
+/// The `webhook.ping` delivery a `webhook.pinged` row asks for: to its own subscription alone,
+/// when that subscription may receive anything now.
+async fn ping(engine: &Engine, row: &RecordedEvent, now: DateTime<Utc>) -> Result<Option<NewDelivery>, WebhookError> {
+    let Ok(id) = WebhookId::parse(row.stream_id.as_str()) else {
+        return Ok(None);
+    };
+    Ok(match engine.subscription(&id).await? {
+        Some(sub) if sub.receives() => Some(ping_delivery(row, &sub, now)),
+        _ => None,
+    })
+}
+
 /// The deliveries a batch of log rows causes.
 ///
 /// `subscriptions` holds the accounts' subscriptions as read for an earlier batch. Every change
@@ -131,6 +148,10 @@ async fn plan(
     }
     let mut out = Vec::new();
     for row in rows {
+        if row.event_type == PINGED {
+            out.extend(ping(&shared.engine, row, now).await?);
+            continue;
+        }
         let Some(name) = catalogue::webhook_name(&row.event_type) else {
             continue;
         };

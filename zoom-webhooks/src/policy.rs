@@ -157,6 +157,30 @@ pub(crate) fn deliveries_for(
     out
 }
 
+/// The catalogue name of a ping delivery (never a subscription's choice).
+pub(crate) const PING: &str = "webhook.ping";
+
+/// The `webhook.ping` delivery of a `webhook.pinged` row to its subscription: the usual
+/// envelope, `{"data": {"webhook_id"}, "event": "webhook.ping", "event_id", "ts"}`, with the
+/// row's event id, so that a redelivery of it is recognisably the same ping.
+pub(crate) fn ping_delivery(row: &RecordedEvent, sub: &Subscription, now: DateTime<Utc>) -> NewDelivery {
+    let body = serde_json::json!({
+        "data": { "webhook_id": sub.id.as_str() },
+        "event": PING,
+        "event_id": row.event_id.as_str(),
+        "ts": row.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    NewDelivery {
+        subscription_id: sub.id.clone(),
+        account_id: sub.account_id.clone(),
+        event_id: row.event_id.clone(),
+        event_type: PING.to_owned(),
+        position: row.position,
+        body: body.to_string(),
+        next_attempt_at: now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,15 @@ pub enum WebhookEvent {
     /// Health changed.
     #[serde(rename = "webhook.health_changed")]
     HealthChanged(HealthChanged),
+    /// The URL or the events changed.
+    #[serde(rename = "webhook.updated")]
+    Updated(Updated),
+    /// The receiver answered the validation challenge for the current URL.
+    #[serde(rename = "webhook.url_validated")]
+    UrlValidated(UrlValidated),
+    /// A ping was asked for: the delivery worker sends `webhook.ping` to this subscription.
+    #[serde(rename = "webhook.pinged")]
+    Pinged(Pinged),
 }
 
 /// Payload of `webhook.subscribed`.
@@ -41,6 +50,14 @@ pub struct Subscribed {
     pub secret: String,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// Whether nothing is sent until the URL is validated. Absent (false) in rows written
+    /// before validation existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub url_validation: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Payload of `webhook.secret_rotated`.
@@ -74,6 +91,41 @@ pub struct HealthChanged {
     pub state: Health,
     /// Why.
     pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Payload of `webhook.updated`: only the fields that changed are present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Updated {
+    /// The subscription.
+    pub webhook_id: WebhookId,
+    /// The new destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The new catalogue names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Payload of `webhook.url_validated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlValidated {
+    /// The subscription.
+    pub webhook_id: WebhookId,
+    /// The URL that answered the challenge.
+    pub url: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Payload of `webhook.pinged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pinged {
+    /// The subscription.
+    pub webhook_id: WebhookId,
     /// When.
     pub at: DateTime<Utc>,
 }

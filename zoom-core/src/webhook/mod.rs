@@ -8,6 +8,7 @@
 //! - [`apply`](mod@apply): the fold, total and panic-free.
 //! - [`catalogue`]: which stored events become which webhook names, and their bodies.
 //! - [`address`]: which destination addresses are refused (SSRF rules) and the allow-list.
+//! - [`validation`]: the endpoint-validation challenge and the check of its answer.
 
 pub mod address;
 pub mod apply;
@@ -16,10 +17,11 @@ pub mod command;
 pub mod decide;
 pub mod event;
 pub mod state;
+pub mod validation;
 
 pub use apply::apply;
-pub use command::WebhookCommand;
-pub use decide::{Context, decide, visible};
+pub use command::{WebhookCommand, WebhookPatch};
+pub use decide::{Context, decide, receives, visible};
 pub use event::*;
 pub use state::*;
 

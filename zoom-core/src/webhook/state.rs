@@ -51,10 +51,17 @@ pub struct Subscription {
     pub state: Health,
     /// When created.
     pub created_at: DateTime<Utc>,
+    /// Whether it was created with `url_validation`: then nothing is sent to a URL until the
+    /// receiver answered the validation challenge for it.
+    pub url_validation: bool,
+    /// Whether its current URL may receive deliveries: always for a subscription without
+    /// `url_validation`, and after a passed challenge for one with it.
+    pub validated: bool,
     /// The current signing secret (never shown on read).
     pub secret: String,
-    /// The rotated-out secret and when it stops signing.
-    pub previous_secret: Option<(String, DateTime<Utc>)>,
+    /// The rotated-out secrets, oldest first, each with the instant it stops signing (24 hours
+    /// after its own rotation). Secrets already expired at a later rotation are dropped then.
+    pub previous_secrets: Vec<(String, DateTime<Utc>)>,
     /// The stream version folded up to.
     pub version: u64,
 }
@@ -68,26 +75,40 @@ impl std::fmt::Debug for Subscription {
             .field("events", &self.events)
             .field("active", &self.active)
             .field("state", &self.state)
+            .field("validated", &self.validated)
             .finish_non_exhaustive()
     }
 }
 
 impl Subscription {
-    /// The secrets that sign a delivery at `now`: the current one, and the previous one during
-    /// the 24 hours after a rotation.
+    /// The secrets that sign a delivery at `now`: the current one, then every rotated-out one
+    /// during the 24 hours after its own rotation, newest first.
     pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<WebhookSecret> {
         let mut out: Vec<WebhookSecret> = WebhookSecret::parse(&self.secret).into_iter().collect();
-        if let Some((old, until)) = &self.previous_secret
-            && now < *until
-            && let Ok(s) = WebhookSecret::parse(old)
-        {
-            out.push(s);
+        for (old, until) in self.previous_secrets.iter().rev() {
+            if now < *until
+                && let Ok(s) = WebhookSecret::parse(old)
+            {
+                out.push(s);
+            }
         }
         out
     }
 
+    /// Whether the subscription is enabled: not deleted and not disabled (by failures, a 410 or
+    /// its owner). This is the `active` a subscriber reads.
+    pub fn enabled(&self) -> bool {
+        self.active && self.state != Health::Disabled
+    }
+
+    /// Whether anything may be sent to it now: enabled, and its URL validated when it asked for
+    /// validation.
+    pub fn receives(&self) -> bool {
+        self.enabled() && self.validated
+    }
+
     /// Whether it wants deliveries of the catalogue name `event`.
     pub fn wants(&self, event: &str) -> bool {
-        self.active && self.state != Health::Disabled && self.events.iter().any(|e| e == event)
+        self.receives() && self.events.iter().any(|e| e == event)
     }
 }

@@ -42,6 +42,7 @@ pub(crate) async fn create(
     let command = WebhookCommand::Subscribe {
         url: input.url,
         events: input.events,
+        url_validation: false,
     };
     let out = api
         .engine
