@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use zoom_core::webhook::address::AllowList;
+
+use crate::guard::{Resolver, SystemResolver};
 
 use crate::error::WebhookError;
 
@@ -57,6 +61,9 @@ pub struct WorkerConfig {
     /// The checkpoint name in the outbox; two workers with different names deliver everything
     /// twice. Default `zoom-webhooks`.
     pub consumer: String,
+    /// Resolves host names at connect time (the SSRF rules apply to every answer). Default
+    /// [`SystemResolver`].
+    pub resolver: Arc<dyn Resolver>,
 }
 
 impl Default for WorkerConfig {
@@ -77,6 +84,7 @@ impl Default for WorkerConfig {
             max_response_bytes: 4096,
             batch_size: 512,
             consumer: "zoom-webhooks".to_owned(),
+            resolver: Arc::new(SystemResolver),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum WebhookError {
     /// The subscription or delivery does not exist (or was deleted). HTTP 404.
     #[error("{0} not found")]
     NotFound(String),
+    /// The endpoint did not answer the validation challenge rightly; the message says what came
+    /// back. HTTP 422 `url_validation_failed`; fix the receiver and validate again.
+    #[error("url validation failed: {0}")]
+    Validation(String),
     /// The engine refused or failed; see [`EngineError`] (scope, visibility, contention).
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -22,7 +22,11 @@
 //! - `policy`: the rules (which deliveries an event causes, retry, `Retry-After`, 410, health)
 //!   as pure functions.
 //! - `send`: one signed HTTP attempt; [`guard`]: the connect-time SSRF guard.
-//! - [`redeliver`]: redelivery by position or time range, and the delivery log.
+//! - [`redeliver`]: redelivery by position or time range, by delivery, or of failed ones.
+//! - [`log`]: the delivery log query (status and time filters, the engine's paging) and the
+//!   summary of the newest attempts.
+//! - `manage`: [`SelfService`], what a subscriber does beyond the engine's commands (resolved
+//!   URL checks, `:validate`, `:redeliver`, `:ping`); `validate`: the validation challenge.
 //!
 //! # Example
 //! ```
@@ -54,16 +58,21 @@ mod dispatch;
 mod error;
 mod follow;
 pub mod guard;
+pub mod log;
+mod manage;
 mod policy;
 mod prepared;
 pub mod redeliver;
 mod send;
 mod shared;
+mod validate;
 mod worker;
 
 pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedule};
 pub use error::WebhookError;
-pub use redeliver::{Range, delivery_log};
+pub use log::{DeliveryFilter, Summary, delivery_log};
+pub use manage::{MAX_REDELIVERIES, Redelivery, SelfService, SelfServiceConfig};
+pub use redeliver::Range;
 pub use worker::{Worker, WorkerHandle};
 
 /// `docs/webhooks.md`, so that its Rust snippets compile as doctests.
