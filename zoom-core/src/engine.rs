@@ -640,7 +640,7 @@ impl Engine {
         Ok((m, pid))
     }
 
-    /// Issues a join token for a meeting (DESIGN section 5).
+    /// Issues a join token for a meeting (docs/api.md, join tokens).
     ///
     /// # Errors
     /// The join rules ([`meeting::authorize_join`]), a mismatched idempotency key, a store failure.

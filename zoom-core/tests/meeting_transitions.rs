@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! Given/when/then tests: one per transition and invariant of the meeting (DESIGN section 3).
+//! Given/when/then tests: one per transition and invariant of the meeting (docs/api.md, docs/events.md).
 
 use zoom_core::meeting::command::{JoinRequest, MeetingPatch, ScheduleMeeting};
 use zoom_core::meeting::*;
