@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use zoom_core::engine::EngineConfig;
-use zoom_core::meeting::{self, AutoRecording, Meeting, MeetingSettings, MeetingState};
+use zoom_core::meeting::{self, AutoRecording, Meeting, MeetingSettings, MeetingState, SettingsPatch};
 use zoom_core::principal::Principal;
 
 use super::instant;
@@ -68,7 +68,8 @@ impl From<AutoRecordingView> for AutoRecording {
     }
 }
 
-/// Meeting settings as sent: absent members take their defaults.
+/// Meeting settings as sent: when scheduling, absent members take their defaults; when editing,
+/// they stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
@@ -81,6 +82,16 @@ pub struct SettingsInput {
     /// Attendees may join before the host (default false).
     #[serde(default)]
     pub allow_join_before_host: Option<bool>,
+}
+
+impl From<SettingsInput> for SettingsPatch {
+    fn from(s: SettingsInput) -> Self {
+        SettingsPatch {
+            auto_recording: s.auto_recording.map(Into::into),
+            mute_upon_entry: s.mute_upon_entry,
+            allow_join_before_host: s.allow_join_before_host,
+        }
+    }
 }
 
 impl From<SettingsInput> for MeetingSettings {
@@ -188,7 +199,7 @@ pub struct PatchInput {
     /// New waiting-room setting.
     #[serde(default)]
     pub waiting_room: Option<bool>,
-    /// New settings (absent members take their defaults).
+    /// New settings: the members sent change, the others stay.
     #[serde(default, deserialize_with = "crate::extract::optional_object")]
     pub settings: Option<SettingsInput>,
     /// Cannot be changed; accepted only to be refused with a clear error.
@@ -264,7 +275,6 @@ impl MeetingView {
     /// The view of `m` for `viewer`.
     pub fn new(m: &Meeting, viewer: &Principal, config: &EngineConfig) -> Self {
         let base = config.issuer.trim_end_matches('/');
-        let privileged = viewer.is_app() || viewer.subject.as_str() == m.host_id.as_str();
         Self {
             id: m.id.as_str().to_owned(),
             account_id: m.account_id.as_str().to_owned(),
@@ -278,7 +288,7 @@ impl MeetingView {
             settings: (&m.settings).into(),
             state: m.state.into(),
             join_url: format!("{base}/j/{}", m.id),
-            start_url: privileged.then(|| format!("{base}/s/{}", m.id)),
+            start_url: m.shows_start_url_to(viewer).then(|| format!("{base}/s/{}", m.id)),
             participant_count: (m.state == MeetingState::Live)
                 .then(|| u32::try_from(m.participant_count()).unwrap_or(u32::MAX)),
             created_at: m.created_at,
