@@ -337,7 +337,7 @@ impl NewEvent {
     }
 }
 
-/// An event as stored: the envelope of DESIGN section 4.
+/// An event as stored: the envelope docs/events.md describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     /// Unique, stable id.

@@ -397,7 +397,7 @@ async fn meeting_list_filters_and_pages_during_writes() {
     assert!(matches!(e, Err(EngineError::Domain(DomainError::Invalid { ref field, .. })) if field == "cursor"));
 }
 
-/// Join tokens carry the claims of DESIGN section 5 and are redeemed once.
+/// Join tokens carry the claims docs/api.md lists and are redeemed once.
 #[tokio::test]
 async fn join_tokens_carry_their_claims_and_redeem_once() {
     let f = fixture().await;

@@ -10,7 +10,7 @@ use crate::guard::{Resolver, SystemResolver};
 
 use crate::error::WebhookError;
 
-/// The default retry schedule of DESIGN section 8: the delays after the first, second, …
+/// The default retry schedule of docs/webhooks.md: the delays after the first, second, …
 /// failed attempt.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "1s,5s,30s,5m,30m,6h,24h";
 
@@ -18,7 +18,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "1s,5s,30s,5m,30m,6h,24h";
 pub const USER_AGENT: &str = concat!("zoom-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// Settings of a [`Worker`](crate::Worker). Start from [`WorkerConfig::default`] (the defaults of
-/// DESIGN section 8) and change what the deployment needs.
+/// docs/webhooks.md) and change what the deployment needs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Delays before each retry: a delivery gets `1 + retry_schedule.len()` attempts per round.

@@ -3,7 +3,7 @@
 //! A [`Worker`] follows the engine's log from a durable checkpoint. Every event of the webhook
 //! catalogue that an active subscription of the same account asks for becomes a delivery in the
 //! store's outbox, written in the same transaction that moves the checkpoint. Due deliveries are
-//! POSTed with both signature schemes of DESIGN section 8 (a fresh timestamp per attempt, the
+//! POSTed with both signature schemes of docs/webhooks.md (a fresh timestamp per attempt, the
 //! same `webhook-id` = `event_id` on every one), retried on the configured schedule with jitter,
 //! and every attempt is logged. The subscription's health follows: `degraded` after a day of
 //! failures, `disabled` after a week or on 410, `healthy` again after one success.
