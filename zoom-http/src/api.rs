@@ -30,6 +30,9 @@ pub struct ApiConfig {
     /// HEAD), so a webhook worker in the same process can look at the log at once instead of
     /// waiting for its next poll. `None`: nobody is told.
     pub commits: Option<Arc<tokio::sync::Notify>>,
+    /// Webhook self-service: the resolver that checks subscription URLs and the validation
+    /// challenge's timeout. Default: the system resolver and 3 s.
+    pub webhooks: zoom_webhooks::SelfServiceConfig,
 }
 
 impl Default for ApiConfig {
@@ -42,6 +45,7 @@ impl Default for ApiConfig {
             sse_poll: Duration::from_millis(250),
             shutdown: None,
             commits: None,
+            webhooks: zoom_webhooks::SelfServiceConfig::default(),
         }
     }
 }
@@ -52,4 +56,6 @@ pub(crate) struct Api {
     pub(crate) engine: Arc<Engine>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) config: Arc<ApiConfig>,
+    /// Webhook self-service over the same engine.
+    pub(crate) webhooks: Arc<zoom_webhooks::SelfService>,
 }

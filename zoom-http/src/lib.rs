@@ -72,8 +72,6 @@ mod router;
 mod routes;
 
 pub use api::ApiConfig;
-// `routes::webhooks` still names the state `crate::Api`; the other modules import `api::Api`.
-pub(crate) use api::Api;
 pub use auth::{AuthError, Authenticator, CachingAuthenticator};
 pub use extract::MAX_IDEMPOTENCY_KEY;
 pub use openapi::openapi;

@@ -10,10 +10,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -41,10 +41,15 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         headers: config.header_limit,
     };
     let commits = config.commits.clone();
+    let webhooks = Arc::new(zoom_webhooks::SelfService::new(
+        Arc::clone(&engine),
+        config.webhooks.clone(),
+    ));
     let api = Api {
         engine,
         auth,
         config: Arc::new(config),
+        webhooks,
     };
     // Action routes are literal segments starting with a colon, which axum 0.8 refuses by
     // default (they meant parameters in 0.7).
@@ -72,20 +77,15 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/meetings/{id}/recordings/:stop", post(recordings::stop))
         .route("/v1/meetings/{id}/events", get(events::stream))
         .route("/v1/recordings/{rec_id}", get(recordings::get))
-        .route(
-            "/v1/webhooks",
-            post(webhooks::create)
-                .layer(axum::middleware::from_fn(refuse_query))
-                .get(webhooks::list),
-        )
+        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
             "/v1/webhooks/{id}",
-            delete(webhooks::delete).layer(axum::middleware::from_fn(refuse_query)),
+            get(webhooks::get).patch(webhooks::patch).delete(webhooks::delete),
         )
-        .route(
-            "/v1/webhooks/{id}/{action}",
-            post(webhook_action).layer(axum::middleware::from_fn(refuse_query)),
-        )
+        .route("/v1/webhooks/{id}/:rotateSecret", post(webhooks::rotate_secret))
+        .route("/v1/webhooks/{id}/:redeliver", post(webhooks::redeliver))
+        .route("/v1/webhooks/{id}/:ping", post(webhooks::ping))
+        .route("/v1/webhooks/{id}/:validate", post(webhooks::validate))
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/v1/media/joins", post(media::join))
         .route("/v1/media/leaves", post(media::leave))
@@ -115,29 +115,6 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .option_layer(commits.map(TellCommitsLayer))
         .service(router);
     Router::new().fallback_service(stack)
-}
-
-/// `POST /v1/webhooks/{id}:<action>`, dispatched by the webhook routes (the rewritten path's
-/// last segment is `:<action>`).
-async fn webhook_action(
-    state: State<Api>,
-    headers: axum::http::HeaderMap,
-    Path((id, action)): Path<(String, String)>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, Problem> {
-    if !action.starts_with(':') {
-        return Err(Problem::not_found("no such path"));
-    }
-    webhooks::action(state, headers, Ok(Path(format!("{id}{action}"))), body).await
-}
-
-/// Refuses any query parameter on a route that reads none, for the handlers that do not take
-/// the [`crate::extract::NoQuery`] extractor themselves (`routes::webhooks`, until it does).
-async fn refuse_query(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
-    match crate::extract::Query::parse(request.uri().query(), &[]) {
-        Ok(_) => next.run(request).await,
-        Err(problem) => problem.into_response(),
-    }
 }
 
 /// Rewrites `…/<resource>:<action>` into `…/<resource>/:<action>` (see the module doc). A

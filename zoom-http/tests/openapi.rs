@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every (method, path) of docs/api.md, as written there.
-const ROUTES: [(&str, &str); 30] = [
+const ROUTES: [(&str, &str); 35] = [
     ("post", "/v1/meetings"),
     ("get", "/v1/meetings"),
     ("get", "/v1/meetings/{id}"),
@@ -29,8 +29,13 @@ const ROUTES: [(&str, &str); 30] = [
     ("get", "/v1/meetings/{id}/events"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
+    ("get", "/v1/webhooks/{id}"),
+    ("patch", "/v1/webhooks/{id}"),
     ("delete", "/v1/webhooks/{id}"),
     ("post", "/v1/webhooks/{id}:rotateSecret"),
+    ("post", "/v1/webhooks/{id}:redeliver"),
+    ("post", "/v1/webhooks/{id}:ping"),
+    ("post", "/v1/webhooks/{id}:validate"),
     ("get", "/v1/webhooks/{id}/deliveries"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/healthz"),

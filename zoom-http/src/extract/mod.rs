@@ -228,16 +228,9 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON object body into `T` (see [`Json`] for the problems).
+#[cfg(test)]
 pub(crate) fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, Problem> {
     parse_json(is_json(headers), body)
-}
-
-/// Accepts an empty body or `{}` (see [`Empty`]).
-pub(crate) fn empty(headers: &HeaderMap, body: &Bytes) -> Result<(), Problem> {
-    if is_blank(body) {
-        return Ok(());
-    }
-    json::<Nothing>(headers, body).map(|_| ())
 }
 
 // ---------------------------------------------------------------- path ids
@@ -318,17 +311,10 @@ one_id_path!(
     /// The recording of `{rec_id}`; a malformed id is 404.
     RecordingPath, RecordingId, "rec_id", recording_id
 );
-// `routes::webhooks` still parses its ids by hand; it moves to this extractor next.
-#[allow(dead_code)]
-mod webhook_path {
-    use super::*;
-    one_id_path!(
-        /// The subscription of `{id}`; a malformed id is 404.
-        WebhookPath, WebhookId, "id", webhook_id
-    );
-}
-#[allow(unused_imports)]
-pub(crate) use webhook_path::WebhookPath;
+one_id_path!(
+    /// The subscription of `{id}`; a malformed id is 404.
+    WebhookPath, WebhookId, "id", webhook_id
+);
 
 /// The meeting of `{id}` and its participant `{pid}`; a malformed id is 404.
 pub(crate) struct ParticipantPath(pub(crate) MeetingId, pub(crate) ParticipantId);
