@@ -260,7 +260,10 @@ pub(crate) async fn ping(
 #[utoipa::path(post, path = "/v1/webhooks/{id}:validate", operation_id = "webhooks.validate", tag = "webhooks",
     params(WebhookPath),
     request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
-    responses((status = 200, description = "The URL is validated", body = ValidatedView)),
+    responses(
+        (status = 200, description = "The URL is validated", body = ValidatedView),
+        (status = 422, description = "`url_validation_failed`: the detail says what came back", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
     security(("oauth2" = ["webhook.write"])))]
 pub(crate) async fn validate(
     State(api): State<Api>,
