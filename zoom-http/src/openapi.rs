@@ -476,10 +476,11 @@ fn token_endpoint() -> Value {
     }})
 }
 
-/// The 3.1 `webhooks` section: one entry per catalogue name, the body it is sent with.
+/// The 3.1 `webhooks` section: one entry per catalogue name (and `webhook.ping`, sent by
+/// `:ping`), the body it is sent with, and the endpoint-validation challenge.
 fn webhooks() -> Value {
     let mut out = Map::new();
-    for name in CATALOGUE {
+    for name in CATALOGUE.into_iter().chain(["webhook.ping"]) {
         out.insert(
             name.to_owned(),
             json!({"post": {
@@ -506,5 +507,31 @@ fn webhooks() -> Value {
             }}),
         );
     }
+    out.insert(
+        "endpoint.url_validation".to_owned(),
+        json!({"post": {
+            "operationId": "webhook.endpoint.url_validation",
+            "summary": "The validation challenge sent by `:validate`, signed like a delivery",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["event", "payload"],
+                "properties": {
+                    "event": {"type": "string", "const": "endpoint.url_validation"},
+                    "payload": {"type": "object", "required": ["plainToken"], "properties": {"plainToken": {"type": "string"}}},
+                },
+            }}}},
+            "responses": {"200": {
+                "description": "The token and its HMAC under the newest secret, within 3 seconds",
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["plainToken", "encryptedToken"],
+                    "properties": {
+                        "plainToken": {"type": "string", "description": "The token sent"},
+                        "encryptedToken": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$", "description": "hex(HMAC-SHA256(key = the newest secret as UTF-8, message = plainToken))"},
+                    },
+                }}},
+            }},
+        }}),
+    );
     Value::Object(out)
 }

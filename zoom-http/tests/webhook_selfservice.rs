@@ -363,6 +363,24 @@ async fn ping_is_accepted_and_recorded() {
         .await
         .unwrap();
     assert_eq!(stream.last().unwrap().event_type, "webhook.pinged");
+    // A replay with the same Idempotency-Key asks for no second ping.
+    for _ in 0..2 {
+        let a = post(format!("/v1/webhooks/{id}:ping"))
+            .token("hooks")
+            .header("idempotency-key", "ping-1")
+            .send(&app)
+            .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+    }
+    let pings =
+        |events: &[zoom_core::event::RecordedEvent]| events.iter().filter(|e| e.event_type == "webhook.pinged").count();
+    let stream = app
+        .engine
+        .store()
+        .read_stream(&StreamId::new(&id).unwrap(), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(pings(&stream), 2);
     let a = post(format!("/v1/webhooks/{id}:ping"))
         .token("hooks")
         .json(json!({"x": 1}))

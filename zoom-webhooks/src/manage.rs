@@ -208,14 +208,20 @@ impl SelfService {
         }
     }
 
-    /// Asks for a `webhook.ping` delivery to this subscription alone.
+    /// Asks for a `webhook.ping` delivery to this subscription alone; a replay with the same
+    /// idempotency key asks for none.
     ///
     /// # Errors
     /// `InsufficientScope`, `NotFound`, 409 `webhook_disabled` or `url_not_validated`.
-    pub async fn ping(&self, principal: &Principal, id: &WebhookId) -> Result<Subscription, WebhookError> {
+    pub async fn ping(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+        idempotency_key: Option<&str>,
+    ) -> Result<Subscription, WebhookError> {
         Ok(self
             .engine
-            .execute_webhook(principal, Some(id), WebhookCommand::Ping, None)
+            .execute_webhook(principal, Some(id), WebhookCommand::Ping, idempotency_key)
             .await?
             .subscription)
     }

@@ -102,7 +102,7 @@ async fn validation_handshake_succeeds_and_gates_deliveries() {
         engine.store().checkpoint("zoom-webhooks").await.unwrap() >= head
     })
     .await;
-    match s.ping(&admin(), &sub).await {
+    match s.ping(&admin(), &sub, None).await {
         Err(WebhookError::Engine(EngineError::Domain(e))) => assert_eq!(e.code(), "url_not_validated"),
         other => panic!("{other:?}"),
     }
@@ -316,7 +316,7 @@ async fn a_ping_reaches_that_subscription_only() {
     let (sub_a, _) = subscribe(&engine, &a.url("/a"), &["meeting.created"]).await;
     let (_sub_b, _) = subscribe(&engine, &b.url("/b"), &["meeting.created"]).await;
     let worker = Worker::spawn(Arc::clone(&engine), config("")).unwrap();
-    s.ping(&admin(), &sub_a).await.unwrap();
+    s.ping(&admin(), &sub_a, None).await.unwrap();
     worker.notify();
     let seen = a.wait_for(1).await;
     let body = seen[0].json();
@@ -356,7 +356,7 @@ async fn gone_disables_and_patch_re_enables() {
     assert!(!read.enabled());
     // Disabled: nothing can be redelivered or pinged.
     assert!(matches!(
-        s.ping(&admin(), &sub).await,
+        s.ping(&admin(), &sub, None).await,
         Err(WebhookError::Engine(EngineError::Domain(e))) if e.code() == "webhook_disabled"
     ));
 

@@ -233,7 +233,7 @@ fn which(input: &RedeliverInput) -> Result<Redelivery, Problem> {
 
 /// Sends a `webhook.ping` event to this subscription alone.
 #[utoipa::path(post, path = "/v1/webhooks/{id}:ping", operation_id = "webhooks.ping", tag = "webhooks",
-    params(WebhookPath),
+    params(WebhookPath, IdempotencyKey),
     request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
     responses(
         (status = 202, description = "The ping will be delivered", body = PingView),
@@ -245,9 +245,10 @@ pub(crate) async fn ping(
     Caller(caller): Caller,
     WebhookPath(id): WebhookPath,
     _: NoQuery,
+    key: IdempotencyKey,
     _: Empty,
 ) -> Result<Response, Problem> {
-    let sub = api.webhooks.ping(&caller, &id).await?;
+    let sub = api.webhooks.ping(&caller, &id, key.as_deref()).await?;
     let view = PingView {
         id: sub.id.as_str().to_owned(),
         event: "webhook.ping".to_owned(),
