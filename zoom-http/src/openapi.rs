@@ -133,7 +133,7 @@ impl utoipa::IntoParams for PageParams {
 }
 
 /// The shared problem answers: (status, name in `components.responses`, description).
-const PROBLEMS: [(&str, &str, &str); 10] = [
+const PROBLEMS: [(&str, &str, &str); 11] = [
     (
         "400",
         "BadRequest",
@@ -163,6 +163,7 @@ const PROBLEMS: [(&str, &str, &str); 10] = [
         "HeadersTooLarge",
         "The request's headers are larger than the server accepts",
     ),
+    ("410", "Gone", "The meeting was cancelled"),
     (
         "503",
         "Unavailable",
@@ -208,9 +209,170 @@ fn finish(doc: &mut Value) {
             }
         }
         links(paths);
+        query_constraints(paths);
         paths.insert("/oauth/token".to_owned(), token_endpoint());
     }
+    if let Some(schemas) = root
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(Value::as_object_mut)
+    {
+        body_constraints(schemas);
+    }
     root.insert("webhooks".to_owned(), webhooks());
+}
+
+/// The pattern of a user id or other name (`zoom_core::id::Name`).
+const NAME_PATTERN: &str = "^[A-Za-z0-9_.@:-]{1,128}$";
+
+/// The rules of every list's `page_size` and `cursor`, whichever route declares them.
+fn query_constraints(paths: &mut Map<String, Value>) {
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params {
+            let schema = match (p["in"].as_str(), p["name"].as_str()) {
+                (Some("query"), Some("page_size")) => json!({
+                    "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE,
+                }),
+                (Some("query"), Some("cursor")) => json!({"type": "string", "minLength": 1}),
+                (Some("query"), Some("host_id")) => json!({"type": "string", "pattern": NAME_PATTERN}),
+                (Some("header"), Some("Last-Event-ID")) => json!({"type": "integer", "minimum": 0}),
+                (Some("header"), Some("Idempotency-Key")) => json!({
+                    "type": "string", "minLength": 1, "maxLength": crate::extract::MAX_IDEMPOTENCY_KEY, "pattern": "^[!-~]+$",
+                }),
+                _ => continue,
+            };
+            p["schema"] = schema;
+        }
+    }
+}
+
+/// Sets `schema.properties.<property>` to `value`.
+fn property(schemas: &mut Map<String, Value>, schema: &str, property: &str, value: Value) {
+    if let Some(p) = schemas
+        .get_mut(schema)
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    {
+        p.insert(property.to_owned(), value);
+    }
+}
+
+/// Every rule the server enforces on a body that a schema can state, written where utoipa's
+/// attributes cannot take the patterns and lists that zoom-core defines.
+fn body_constraints(schemas: &mut Map<String, Value>) {
+    use zoom_core::meeting::command::validate;
+    let nullable = |mut v: Value| {
+        v["type"] = json!([v["type"].clone(), "null"]);
+        v
+    };
+    let topic = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": validate::TEXT_PATTERN,
+        "description": "1 to 200 characters, not only white space, no control characters"});
+    let duration = json!({"type": "integer", "minimum": 1, "maximum": 1440, "description": "Minutes, 1 to 1440"});
+    let timezones: Vec<&str> = validate::timezone_names().collect();
+    let timezone = json!({"type": "string", "enum": timezones, "description": "An IANA time-zone name"});
+    let passcode = json!({"type": "string", "pattern": validate::PASSCODE_PATTERN});
+    let start = json!({"type": "string", "format": "date-time", "description": "RFC 3339"});
+    let name = json!({"type": "string", "pattern": NAME_PATTERN});
+    for schema in ["ScheduleInput", "PatchInput"] {
+        let patch = schema == "PatchInput";
+        let maybe = |v: &Value| if patch { nullable(v.clone()) } else { v.clone() };
+        property(schemas, schema, "topic", maybe(&topic));
+        property(schemas, schema, "duration_minutes", maybe(&duration));
+        property(schemas, schema, "start_time", maybe(&start));
+        property(schemas, schema, "timezone", nullable(timezone.clone()));
+        property(schemas, schema, "passcode", nullable(passcode.clone()));
+    }
+    property(schemas, "ScheduleInput", "host_id", nullable(name.clone()));
+    // The host never changes: a patch naming one is always refused, so the document has none.
+    if let Some(p) = schemas
+        .get_mut("PatchInput")
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    {
+        p.remove("host_id");
+    }
+    property(schemas, "JoinTokenInput", "user_id", nullable(name));
+    property(
+        schemas,
+        "JoinTokenInput",
+        "display_name",
+        nullable(json!({"type": "string", "pattern": validate::DISPLAY_NAME_PATTERN,
+            "description": "1 to 100 characters once trimmed, no control characters"})),
+    );
+    property(
+        schemas,
+        "ParticipantPatchInput",
+        "role",
+        json!({"type": "string", "enum": ["co_host", "attendee"], "description": "The host is fixed"}),
+    );
+    property(
+        schemas,
+        "MediaJoinInput",
+        "token",
+        json!({"type": "string", "minLength": 1}),
+    );
+    property(
+        schemas,
+        "MediaLeaveInput",
+        "meeting_id",
+        json!({"type": "string", "pattern": "^mtg_[A-Za-z0-9_]{1,64}$"}),
+    );
+    property(
+        schemas,
+        "MediaLeaveInput",
+        "participant_id",
+        json!({"type": "string", "pattern": "^par_[A-Za-z0-9_]{1,64}$"}),
+    );
+    property(
+        schemas,
+        "RecordingCompleteInput",
+        "duration_seconds",
+        json!({"type": "integer", "minimum": 0, "maximum": validate::MAX_RECORDING_SECONDS}),
+    );
+    if let Some(files) = schemas
+        .get_mut("RecordingCompleteInput")
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(|p| p.get_mut("files"))
+    {
+        files["maxItems"] = json!(validate::MAX_RECORDING_FILES);
+    }
+    property(
+        schemas,
+        "RecordingFileInput",
+        "storage_key",
+        json!({"type": "string", "minLength": 1, "maxLength": validate::MAX_STORAGE_KEY, "pattern": validate::TEXT_PATTERN}),
+    );
+    property(
+        schemas,
+        "RecordingFileInput",
+        "size_bytes",
+        json!({"type": "integer", "minimum": 0, "maximum": validate::MAX_FILE_BYTES}),
+    );
+    property(
+        schemas,
+        "RecordingFailInput",
+        "error_code",
+        json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": validate::TEXT_PATTERN}),
+    );
+    property(
+        schemas,
+        "WebhookInput",
+        "events",
+        json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": CATALOGUE}}),
+    );
+    property(
+        schemas,
+        "WebhookInput",
+        "url",
+        json!({"type": "string", "format": "uri", "description": "A public `https` or `http` URL"}),
+    );
 }
 
 /// Adds the shared problem answers that apply to one operation, keeping its own.
@@ -239,11 +401,22 @@ fn shared_problems(template: &str, method: &str, op: &mut Value) {
         "404" => template.contains('{'),
         "413" | "415" => body,
         "422" => idempotent,
+        "410" => method != "get" && template.starts_with("/v1/meetings/{id}"),
         "503" => template.starts_with("/v1/"),
         _ => true,
     };
     // An action without a body, and a join token for oneself, may be sent without one.
     if let Some(request) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
+        // `Option<Object>` bodies (`object` or `null`) are empty bodies written the old way.
+        if let Some(schema) = request
+            .get_mut("content")
+            .and_then(|c| c.get_mut("application/json"))
+            .and_then(|m| m.get_mut("schema"))
+            && schema["type"] == json!(["object", "null"])
+            && schema.get("properties").is_none()
+        {
+            *schema = json!({"$ref": "#/components/schemas/EmptyBody"});
+        }
         let empty = request
             .get("content")
             .and_then(|c| c.get("application/json"))

@@ -196,9 +196,21 @@ pub mod validate {
         Ok(value.to_owned())
     }
 
-    /// The pattern of a text field without control characters (C0, DEL, C1), for documents
-    /// that describe the rule: `^[^\u0000-\u001f\u007f-\u009f]*$`.
-    pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    /// The pattern (ECMA 262, as OpenAPI documents use) of a one-line text the validators
+    /// accept: no control character (C0, DEL, C1) and at least one that is not white space.
+    pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$";
+
+    /// The pattern of a display name: [`TEXT_PATTERN`] whose trimmed form has 1 to 100
+    /// characters.
+    pub const DISPLAY_NAME_PATTERN: &str = r"^[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\u0000-\u001f\u007f-\u009f]{0,98}[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+    /// The pattern of a passcode.
+    pub const PASSCODE_PATTERN: &str = "^[A-Za-z0-9@_*-]{1,10}$";
+
+    /// Every time-zone name [`timezone`] accepts.
+    pub fn timezone_names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
 
     /// Refuses control characters (NUL, line breaks, escapes, ...) in a one-line text.
     ///
@@ -268,11 +280,11 @@ pub mod validate {
     /// # Errors
     /// [`DomainError::Invalid`] naming `display_name`.
     pub fn display_name(value: &str) -> Result<String, DomainError> {
+        no_control("display_name", value)?;
         let trimmed = value.trim();
         if trimmed.is_empty() || trimmed.chars().count() > 100 {
             return Err(DomainError::invalid("display_name", "must be 1 to 100 characters"));
         }
-        no_control("display_name", trimmed)?;
         Ok(trimmed.to_owned())
     }
 
@@ -282,11 +294,11 @@ pub mod validate {
     pub const MAX_RECORDING_SECONDS: u64 = 31 * 24 * 3600;
     /// The largest reported file: the largest integer every JSON reader holds exactly.
     pub const MAX_FILE_BYTES: u64 = (1 << 53) - 1;
-    /// The longest storage key.
+    /// The longest storage key, in characters.
     pub const MAX_STORAGE_KEY: usize = 1024;
 
     /// A recording's reported length and files: at most [`MAX_RECORDING_FILES`], each with a
-    /// storage key of 1 to [`MAX_STORAGE_KEY`] bytes without control characters and a size up to
+    /// storage key of 1 to [`MAX_STORAGE_KEY`] characters without control characters and a size up to
     /// [`MAX_FILE_BYTES`].
     ///
     /// # Errors
@@ -306,7 +318,7 @@ pub mod validate {
         }
         for (i, f) in files.iter().enumerate() {
             let field = format!("files[{i}].storage_key");
-            if f.storage_key.trim().is_empty() || f.storage_key.len() > MAX_STORAGE_KEY {
+            if f.storage_key.trim().is_empty() || f.storage_key.chars().count() > MAX_STORAGE_KEY {
                 return Err(DomainError::invalid(
                     &field,
                     format!("must be 1 to {MAX_STORAGE_KEY} characters"),

@@ -107,7 +107,7 @@ pub fn decide(
             message,
         } => {
             processing(meeting, recording_id)?;
-            if error_code.trim().is_empty() || error_code.len() > 100 {
+            if error_code.trim().is_empty() || error_code.chars().count() > 100 {
                 return Err(DomainError::invalid("error_code", "must be 1 to 100 characters"));
             }
             validate::no_control("error_code", error_code)?;

@@ -66,8 +66,16 @@ impl QueryParams for MeetingFilter {
                 })
             })
             .transpose()?;
+        let host_id = q
+            .get("host_id")
+            .map(|h| {
+                zoom_core::id::Name::parse(h)
+                    .map(|_| h.to_owned())
+                    .map_err(|e| Problem::invalid_field("host_id", e.to_string()))
+            })
+            .transpose()?;
         let query = MeetingQuery {
-            host_id: q.get("host_id").map(str::to_owned),
+            host_id,
             from: time("from")?,
             to: time("to")?,
             state,
@@ -79,7 +87,7 @@ impl QueryParams for MeetingFilter {
 /// Lists the account's meetings.
 #[utoipa::path(get, path = "/v1/meetings", operation_id = "meetings.list", tag = "meetings",
     params(
-        ("host_id" = Option<String>, Query, description = "Only meetings this user hosts", min_length = 1, max_length = 64),
+        ("host_id" = Option<String>, Query, description = "Only meetings this user hosts"),
         ("from" = Option<String>, Query, format = DateTime, description = "Only meetings starting at or after (RFC 3339)"),
         ("to" = Option<String>, Query, format = DateTime, description = "Only meetings starting before (RFC 3339)"),
         ("state" = Option<crate::views::MeetingStateView>, Query, description = "Only meetings in this state"),
