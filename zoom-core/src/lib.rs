@@ -12,7 +12,7 @@
 //! - [`webhook`]: the subscription aggregate, the webhook catalogue, destination rules.
 //! - [`event`]: the stored envelope, encoding, decoding and upcasting.
 //! - [`store`]: the storage traits and their contract.
-//! - [`engine`]: runs commands and queries against a store.
+//! - [`aggregate`]: the aggregate seam; [`engine`]: the one runner of commands, and queries.
 //! - [`token`]: join tokens and key rings; [`signature`]: webhook signatures and the verifier.
 //! - [`testing`] (feature `testing`): the store conformance suite, given/when/then, strategies.
 //!
@@ -40,6 +40,7 @@
 //! assert_eq!(state.host_id.as_str(), "alice");
 //! ```
 
+pub mod aggregate;
 pub mod clock;
 pub mod engine;
 pub mod error;
