@@ -58,7 +58,10 @@ pub trait Aggregate: Send + Sync + 'static {
     const KIND: &'static str;
 
     /// The stream of an id.
-    fn stream(&self, id: &Self::Id) -> StreamId;
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] for an id that names no valid stream.
+    fn stream(&self, id: &Self::Id) -> Result<StreamId, DomainError>;
 
     /// A fresh id for a command that creates its stream, or `None` when the caller must name it.
     fn fresh_id(&self, _entropy: &dyn Entropy) -> Option<Self::Id> {

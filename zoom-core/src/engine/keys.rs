@@ -48,8 +48,8 @@ impl Aggregate for SigningKeys {
 
     const KIND: &'static str = "signing_keys";
 
-    fn stream(&self, id: &StreamId) -> StreamId {
-        id.clone()
+    fn stream(&self, id: &StreamId) -> Result<StreamId, DomainError> {
+        Ok(id.clone())
     }
 
     fn scope(&self, _command: &KeyCommand) -> Option<Scope> {

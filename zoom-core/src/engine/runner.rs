@@ -148,7 +148,7 @@ impl<A: Aggregate> Runner<A> {
         aggregate::authorize(&self.aggregate, command, principal)?;
         let request = match idempotency_key {
             Some(key) => {
-                let target = id.map(|id| self.aggregate.stream(id));
+                let target = id.map(|id| self.aggregate.stream(id)).transpose()?;
                 let request =
                     idempotency::Request::new(principal, A::KIND, target.as_ref().map(StreamId::as_str), command, key)?;
                 if let Some(found) = self.idempotency.lookup(&request).await? {
@@ -165,11 +165,11 @@ impl<A: Aggregate> Runner<A> {
                 .fresh_id(self.entropy.as_ref())
                 .ok_or_else(|| crate::error::DomainError::invalid("id", "is required"))?,
         };
-        let stream = self.aggregate.stream(&id);
+        let stream = self.aggregate.stream(&id)?;
         let lock = self.locks.lock_for(&stream);
         let _guard = lock.lock().await;
         for _ in 0..=self.config.max_conflict_retries {
-            let mut folded = self.load_locked(&stream, true).await?;
+            let (mut folded, mut fresh) = self.load_locked(&stream, true).await?;
             let now = self.clock.now();
             let ctx = Context {
                 id: &id,
@@ -177,11 +177,23 @@ impl<A: Aggregate> Runner<A> {
                 principal,
                 entropy: self.entropy.as_ref(),
             };
-            let events = match self.aggregate.decide(&folded.state, command, &ctx) {
-                Ok(events) => events,
-                Err(e) => {
-                    self.cache.put(stream.clone(), folded);
-                    return Err(EngineError::Domain(e.into()));
+            let events = loop {
+                let decided = self.aggregate.decide(&folded.state, command, &ctx);
+                // A refusal or a no-op appends nothing, so no expected version can catch a stale
+                // state: decided on an unchecked cached state, it is checked against the store.
+                let unchecked = matches!(&decided, Ok(events) if events.is_empty()) || decided.is_err();
+                if unchecked && !fresh {
+                    fresh = true;
+                    if self.catch_up(&stream, &mut folded).await? {
+                        continue;
+                    }
+                }
+                match decided {
+                    Ok(events) => break events,
+                    Err(e) => {
+                        self.cache.put(stream.clone(), folded);
+                        return Err(EngineError::Domain(e.into()));
+                    }
                 }
             };
             let version = folded.version;
@@ -365,7 +377,7 @@ impl<A: Aggregate> Runner<A> {
     /// # Errors
     /// A store or decode failure.
     pub async fn read(&self, id: &A::Id) -> Result<A::State, EngineError> {
-        self.read_stream(&self.aggregate.stream(id)).await
+        self.read_stream(&self.aggregate.stream(id)?).await
     }
 
     /// [`Runner::read`] by stream id.
@@ -380,22 +392,29 @@ impl<A: Aggregate> Runner<A> {
         }
         let lock = self.locks.lock_for(stream);
         let _guard = lock.lock().await;
-        let folded = self.load_locked(stream, false).await?;
+        let (folded, _) = self.load_locked(stream, false).await?;
         let state = folded.state.clone();
         self.cache.put(stream.clone(), folded);
         Ok(state)
     }
 
-    /// Loads a stream's state with its lock held: taken from the cache (caught up with the
-    /// stream's tail unless this process is the only writer and the caller is a command, whose
-    /// append would catch a stale state anyway), or from the newest snapshot and the events
-    /// after it.
-    async fn load_locked(&self, stream: &StreamId, command: bool) -> Result<Folded<A::State>, EngineError> {
+    /// Loads a stream's state with its lock held: taken from the cache, or from the newest
+    /// snapshot, and caught up with the stream's tail, unless this process is the only writer
+    /// and the caller is a command (whose append checks the version anyway). Says whether the
+    /// state was caught up.
+    async fn load_locked(&self, stream: &StreamId, command: bool) -> Result<(Folded<A::State>, bool), EngineError> {
         let mut folded = match self.cache.take(stream) {
-            Some(f) if command && self.config.exclusive => return Ok(f),
+            Some(f) if command && self.config.exclusive => return Ok((f, false)),
             Some(f) => f,
             None => self.cold(stream).await?,
         };
+        self.catch_up(stream, &mut folded).await?;
+        Ok((folded, true))
+    }
+
+    /// Applies the stream's events after the folded version; says whether there were any.
+    async fn catch_up(&self, stream: &StreamId, folded: &mut Folded<A::State>) -> Result<bool, EngineError> {
+        let mut changed = false;
         loop {
             let rows = self.store.read_stream(stream, folded.version + 1, 1000).await?;
             let Some(last) = rows.last() else { break };
@@ -406,8 +425,9 @@ impl<A: Aggregate> Runner<A> {
                 }
             }
             folded.version = last_version;
+            changed = true;
         }
-        Ok(folded)
+        Ok(changed)
     }
 
     async fn cold(&self, stream: &StreamId) -> Result<Folded<A::State>, EngineError> {

@@ -28,8 +28,8 @@ impl Aggregate for Meetings {
 
     const KIND: &'static str = "meeting";
 
-    fn stream(&self, id: &MeetingId) -> StreamId {
-        StreamId::from(id)
+    fn stream(&self, id: &MeetingId) -> Result<StreamId, DomainError> {
+        Ok(StreamId::from(id))
     }
 
     fn fresh_id(&self, entropy: &dyn Entropy) -> Option<MeetingId> {

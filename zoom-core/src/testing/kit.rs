@@ -1,5 +1,5 @@
-//! Given/when/then for any aggregate: a transition test in three lines. [`MeetingTest`] is the
-//! meeting aggregate's; [`Given::of`] makes one for any other.
+//! AggregateTest/when/then for any aggregate: a transition test in three lines. [`MeetingTest`] is the
+//! meeting aggregate's; [`AggregateTest::of`] makes one for any other.
 //!
 //! ```
 //! use zoom_core::testing::kit::{MeetingTest, fixtures};
@@ -195,7 +195,7 @@ pub mod fixtures {
 
 /// A transition test of any aggregate: history, caller, command. Its assertions are
 /// `#[track_caller]`, so a failure points at the test's line, not at the kit.
-pub struct Given<A: Aggregate> {
+pub struct AggregateTest<A: Aggregate> {
     aggregate: A,
     id: A::Id,
     given: Vec<A::Event>,
@@ -204,7 +204,7 @@ pub struct Given<A: Aggregate> {
     seed: u64,
 }
 
-/// The result of [`Given::when`].
+/// The result of [`AggregateTest::when`].
 pub struct Outcome<A: Aggregate> {
     before: A::State,
     version: u64,
@@ -212,12 +212,12 @@ pub struct Outcome<A: Aggregate> {
 }
 
 /// The meeting aggregate's transition test.
-pub type MeetingTest = Given<Meetings>;
+pub type MeetingTest = AggregateTest<Meetings>;
 
-impl Given<Meetings> {
+impl AggregateTest<Meetings> {
     /// A meeting test starting from these events on [`meeting_id`], run by [`admin_app`] at [`t0`].
     pub fn given(events: Vec<MeetingEvent>) -> Self {
-        Given::of(Meetings, meeting_id(), events)
+        AggregateTest::of(Meetings, meeting_id(), events)
     }
 
     /// A test of a fresh meeting (no history).
@@ -226,7 +226,7 @@ impl Given<Meetings> {
     }
 }
 
-impl<A: Aggregate> Given<A> {
+impl<A: Aggregate> AggregateTest<A> {
     /// A test of `aggregate`'s stream `id` starting from these events, run by [`admin_app`] at [`t0`].
     pub fn of(aggregate: A, id: A::Id, events: Vec<A::Event>) -> Self {
         Self {

@@ -27,8 +27,8 @@ impl Aggregate for Subscriptions {
 
     const KIND: &'static str = "webhook";
 
-    fn stream(&self, id: &WebhookId) -> StreamId {
-        StreamId::from(id)
+    fn stream(&self, id: &WebhookId) -> Result<StreamId, DomainError> {
+        Ok(StreamId::from(id))
     }
 
     fn fresh_id(&self, entropy: &dyn Entropy) -> Option<WebhookId> {
