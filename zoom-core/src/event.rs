@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{AccountId, EventId, Name};
-use crate::meeting::MeetingEvent;
+use crate::meeting::event::MeetingEvent;
 use crate::principal::PrincipalKind;
 use crate::system::SystemEvent;
 use crate::webhook::WebhookEvent;

@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`id`], [`principal`], [`clock`]: identifiers, callers and scopes, injected time and randomness.
 //! - [`meeting`]: the meeting aggregate (participants, recordings, join rules).
-//! - [`webhook`]: the subscription aggregate, the webhook catalogue, destination rules.
+//! - [`webhook`]: the subscription aggregate, the webhook catalogue, destination rules;
+//!   [`webhook_body`]: the bodies webhooks and event streams carry.
 //! - [`event`]: the stored envelope, encoding, decoding and upcasting.
 //! - [`store`]: the storage traits and their contract.
 //! - [`aggregate`]: the aggregate seam; [`engine`]: the one runner of commands, and queries.
@@ -56,6 +57,7 @@ pub mod system;
 pub mod testing;
 pub mod token;
 pub mod webhook;
+pub mod webhook_body;
 
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use error::DomainError;

@@ -39,7 +39,8 @@ use crate::meeting::{MeetingState, Meetings};
 use crate::store::{Store, StoreError};
 use crate::system::JOIN_KEYS_STREAM;
 use crate::token::{JoinClaims, KeyRing};
-use crate::webhook::{Subscription, Subscriptions, address::AllowList};
+use crate::webhook::aggregate::Subscriptions;
+use crate::webhook::{Subscription, address::AllowList};
 
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL, IDEMPOTENCY_FORMAT};
 pub use keys::{KeyCommand, KeyList, SigningKeys, load_or_create_ring, stored_file_url_signer};

@@ -4,14 +4,12 @@
 //! - this file: state, commands, events, decisions and fold of a subscription (one stream per
 //!   subscription, `whk_…`).
 //! - [`catalogue`]: which stored events become which webhook names, and their bodies.
-//! - [`aggregate`]: [`Subscriptions`], the subscription as the runner's aggregate.
+//! - [`aggregate`]: `Subscriptions`, the subscription as the runner's aggregate.
 //! - [`address`]: which destination addresses are refused (SSRF rules) and the allow-list.
 
 pub mod address;
 pub mod aggregate;
 pub mod catalogue;
-
-pub use aggregate::Subscriptions;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
