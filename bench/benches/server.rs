@@ -1,4 +1,4 @@
-//! zoom-server over loopback sockets, as a client sees it (issue figures of DESIGN section 9).
+//! zoom-server over loopback sockets, as a client sees it (the figures of docs/benchmarks.md).
 //!
 //! 1. `GET /v1/meetings/{id}` requests/s, driven by `wrk` (an external load generator, from
 //!    Debian: `apt-get install wrk`), against a minimal axum handler that returns the same bytes,

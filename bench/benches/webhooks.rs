@@ -104,6 +104,7 @@ async fn subscribe(engine: &Engine, url: &str) {
             WebhookCommand::Subscribe {
                 url: url.to_owned(),
                 events: vec!["meeting.created".into()],
+                url_validation: false,
             },
             None,
         )

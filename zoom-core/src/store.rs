@@ -354,6 +354,19 @@ pub struct DeliveryAttempt {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
+impl DeliveryAttempt {
+    /// The state this attempt left its delivery in: `succeeded` on a 2xx answer, `pending`
+    /// when another attempt is due, `failed` after the last retry (or when nothing could be
+    /// sent). This is the `status` of a row of the delivery log.
+    pub fn status(&self) -> DeliveryState {
+        match (self.status_code, self.next_attempt_at) {
+            (Some(200..=299), _) => DeliveryState::Succeeded,
+            (_, Some(_)) => DeliveryState::Pending,
+            _ => DeliveryState::Failed,
+        }
+    }
+}
+
 /// The webhook outbox: deliveries derived from the log, recorded durably, attempted and logged.
 ///
 /// The log itself is the outbox's source: the delivery worker reads events after its checkpoint,

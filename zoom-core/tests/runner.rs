@@ -331,8 +331,9 @@ async fn cursors_are_bound_to_their_list_filters_and_account() {
     let m = last.unwrap();
     for n in 0..3 {
         let role = if n == 0 { "host" } else { "attendee" };
+        let user = if n == 0 { "alice".to_owned() } else { format!("u{n}") };
         f.engine
-            .redeem_claims(&app, claims(&m.id, n, &format!("u{n}"), role))
+            .redeem_claims(&app, claims(&m.id, n, &user, role))
             .await
             .unwrap();
     }
@@ -447,11 +448,8 @@ async fn commands_share_the_meeting_instead_of_copying_it() {
     let mut previous: Option<*const Meeting> = None;
     for n in 0..50 {
         let role = if n == 0 { "host" } else { "attendee" };
-        let (m, _) = f
-            .engine
-            .redeem_claims(&app, claims(&id, n, &format!("u{n}"), role))
-            .await
-            .unwrap();
+        let user = if n == 0 { "alice".to_owned() } else { format!("u{n}") };
+        let (m, _) = f.engine.redeem_claims(&app, claims(&id, n, &user, role)).await.unwrap();
         let here = Arc::as_ptr(&m);
         if let Some(p) = previous {
             assert_eq!(p, here, "command {n} changed the meeting in place");

@@ -1,5 +1,5 @@
 //! zoom-server: the runnable meeting server. It wires a store, the engine, the webhook worker,
-//! OAuth client credentials and the REST API of `zoom-http` (DESIGN section 10).
+//! OAuth client credentials and the REST API of `zoom-http` (docs/operations.md).
 //!
 //! # Layout
 //! - [`config`]: flags and environment variables, and what they parse into.
@@ -218,7 +218,9 @@ impl Server {
             AUTH_CACHE_TTL,
             100_000,
         ));
-        zoom_http::router(self.engine.clone(), auth, api).merge(token_route)
+        // Merged inside zoom-http's layers, so token answers carry `x-request-id` and a wrong
+        // method on `/oauth/token` is a problem with `Allow` like on every other route.
+        zoom_http::router_with(self.engine.clone(), auth, api, token_route)
     }
 }
 

@@ -105,10 +105,19 @@ impl Engine {
             .await?
             .ok_or_else(|| DomainError::not_found("recording", recording_id))?;
         let id = MeetingId::parse(stream.as_str()).map_err(|_| DomainError::not_found("recording", recording_id))?;
-        self.execute(principal, Some(&id), command, None).await
+        // The caller named a recording: another account's is not found as that recording, so
+        // the answer names nothing of the other account (its meeting id included).
+        self.execute(principal, Some(&id), command, None)
+            .await
+            .map_err(|e| match e {
+                EngineError::Domain(DomainError::NotFound { .. }) => {
+                    DomainError::not_found("recording", recording_id).into()
+                }
+                other => other,
+            })
     }
 
-    /// Issues a join token for a meeting (DESIGN section 5 of the brief; see docs/api.md).
+    /// Issues a join token for a meeting (docs/api.md, join tokens).
     ///
     /// # Errors
     /// The join rules ([`meeting::authorize_join`]), a mismatched idempotency key, a store failure.

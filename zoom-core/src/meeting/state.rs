@@ -72,6 +72,32 @@ fn yes() -> bool {
     true
 }
 
+impl MeetingSettings {
+    /// These settings with the members `patch` sends replaced, the others kept.
+    pub fn merged(&self, patch: &SettingsPatch) -> Self {
+        Self {
+            auto_recording: patch.auto_recording.unwrap_or(self.auto_recording),
+            mute_upon_entry: patch.mute_upon_entry.unwrap_or(self.mute_upon_entry),
+            allow_join_before_host: patch.allow_join_before_host.unwrap_or(self.allow_join_before_host),
+        }
+    }
+}
+
+/// A change to some of a meeting's settings: absent members stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// New automatic recording.
+    #[serde(default)]
+    pub auto_recording: Option<AutoRecording>,
+    /// New mute-upon-entry.
+    #[serde(default)]
+    pub mute_upon_entry: Option<bool>,
+    /// New allow-join-before-host.
+    #[serde(default)]
+    pub allow_join_before_host: Option<bool>,
+}
+
 impl Default for MeetingSettings {
     fn default() -> Self {
         Self {
@@ -294,6 +320,12 @@ pub struct Meeting {
 }
 
 impl Meeting {
+    /// Whether `viewer` may see the meeting's `start_url`, which starts the meeting as its host:
+    /// the host, and apps (they act for the whole account and name the user they act for).
+    pub fn shows_start_url_to(&self, viewer: &crate::principal::Principal) -> bool {
+        viewer.account_id == self.account_id && (viewer.is_app() || viewer.subject == self.host_id)
+    }
+
     /// A participant by id.
     pub fn participant(&self, id: &ParticipantId) -> Option<&Participant> {
         self.participants.find(id)

@@ -1,7 +1,7 @@
 //! A reference model of the meeting lifecycle, for proptest-state-machine, runnable against any
 //! store through the engine.
 //!
-//! The model is deliberately naive (vectors of statuses, no ids): it restates DESIGN section 3
+//! The model is deliberately naive (vectors of statuses, no ids): it restates the meeting rules of docs/api.md
 //! independently of the decision code. After every step the engine's meeting must match it, the
 //! invariants must hold, and folding the stored stream from scratch must equal the engine's state.
 //!
@@ -480,7 +480,7 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
         assert_eq!(statuses, expected, "participants");
         let recordings: Vec<R> = actual.recordings.iter().map(|r| r.state).collect();
         assert_eq!(recordings, model.recordings, "recordings");
-        // Invariants of DESIGN section 3.
+        // Invariants of the meeting rules (docs/api.md).
         assert!(
             actual.recordings.iter().filter(|r| r.state == R::Recording).count() <= 1,
             "one active recording"

@@ -1,7 +1,10 @@
 //! The webhook subscription as an [`Aggregate`]: what the runner needs to run its commands.
 
 use super::address::AllowList;
-use super::{Subscription, WebhookCommand, WebhookEvent, decide};
+use super::command::WebhookCommand;
+use super::decide::{Context, decide};
+use super::event::WebhookEvent;
+use super::state::Subscription;
 use crate::aggregate::{self, Aggregate};
 use crate::clock::Entropy;
 use crate::error::DomainError;
@@ -55,19 +58,17 @@ impl Aggregate for Subscriptions {
                 message: "webhook commands need a caller".into(),
             });
         };
-        decide(
-            ctx.id,
-            state.as_ref(),
-            command,
+        let webhook_ctx = Context {
+            now: ctx.now,
             principal,
-            ctx.now,
-            ctx.entropy,
-            &self.allow,
-        )
+            entropy: ctx.entropy,
+            allow: &self.allow,
+        };
+        decide(ctx.id, state.as_ref(), command, &webhook_ctx)
     }
 
     fn apply(state: &mut Self::State, event: &WebhookEvent, version: u64) {
-        super::apply(state, event, version);
+        super::apply::apply(state, event, version);
     }
 
     fn narrow(event: Event) -> Option<WebhookEvent> {

@@ -256,6 +256,7 @@ pub async fn subscribe_as(engine: &Engine, who: &Principal, url: &str, events: &
             WebhookCommand::Subscribe {
                 url: url.to_owned(),
                 events: events.iter().map(|e| (*e).to_owned()).collect(),
+                url_validation: false,
             },
             None,
         )
