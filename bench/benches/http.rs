@@ -146,7 +146,10 @@ fn main() {
             Arc::new(zoom_store_memory::MemoryStore::new()),
             Arc::new(zoom_core::clock::SystemClock),
             Arc::new(zoom_core::clock::SystemEntropy),
-            zoom_core::EngineConfig::default(),
+            zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new(
+                "https://files.invalid/recordings",
+                b"benchmark file-url key".to_vec(),
+            )),
         )
         .await
         .unwrap_or_else(|e| panic!("engine: {e}"));

@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use futures::executor::block_on;
 use rusqlite::{Connection, params};
+use zoom_core::Engine;
 use zoom_core::clock::{SystemClock, SystemEntropy};
 use zoom_core::event::{NewEvent, StreamId};
 use zoom_core::id::{EventId, Name};
 use zoom_core::store::{AppendRequest, EventStore, IndexEntry};
-use zoom_core::{Engine, EngineConfig};
 use zoom_store_sqlite::{Options, SqliteStore, Synchronous};
 
 const CONCURRENCY: u64 = 64;
@@ -271,7 +271,10 @@ fn reopen(path: &Path) -> (Duration, u64) {
         store,
         Arc::new(SystemClock),
         Arc::new(SystemEntropy),
-        EngineConfig::default(),
+        zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new(
+            "https://files.invalid/recordings",
+            b"benchmark file-url key".to_vec(),
+        )),
     ))
     .unwrap_or_else(|e| panic!("engine: {e}"));
     (started.elapsed(), head)

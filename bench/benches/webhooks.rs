@@ -79,7 +79,10 @@ async fn receiver() -> Receiver {
 async fn engine() -> Arc<Engine> {
     let config = EngineConfig {
         webhook_allow: loopback(),
-        ..EngineConfig::default()
+        ..zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new(
+            "https://files.invalid/recordings",
+            b"benchmark file-url key".to_vec(),
+        ))
     };
     Arc::new(
         Engine::open(

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{AccountId, EventId, Name};
-use crate::meeting::MeetingEvent;
+use crate::meeting::event::MeetingEvent;
 use crate::principal::PrincipalKind;
 use crate::system::SystemEvent;
-use crate::webhook::WebhookEvent;
+use crate::webhook::event::WebhookEvent;
 
 /// The id of an event stream: a meeting (`mtg_…`), a webhook subscription (`whk_…`) or a system
 /// stream (`sys_…`). 1 to 128 characters of `[A-Za-z0-9_.:-]`.

@@ -241,6 +241,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// # Errors
     /// `DuplicateIdempotencyKey` when the key exists, `Unavailable`.
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Deletes the idempotency records created before `before` (they have expired): their keys
+    /// may then be used again. Returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Where a delivery is in its life.

@@ -117,7 +117,7 @@ proptest! {
         let row = recorded(new);
         let signer = FileUrlSigner::new("https://files.test/rec/", b"key".to_vec());
         let now = Utc::now();
-        match (catalogue::body(&row, &signer, now), catalogue::body_text(&row, &signer, now)) {
+        match (zoom_core::webhook_body::body(&row, &signer, now), zoom_core::webhook_body::body_text(&row, &signer, now)) {
             (Some((name, value)), Some((same_name, text))) => {
                 prop_assert_eq!(name, same_name);
                 prop_assert_eq!(serde_json::to_string(&value).unwrap(), text);

@@ -10,7 +10,7 @@ use zoom_core::webhook::address::AllowList;
 use zoom_core::webhook::validation::encrypted_token;
 use zoom_core::webhook::{self, Context, Health, Subscription, WebhookCommand, WebhookEvent, WebhookPatch};
 
-/// A subscription's stream, folded as the engine folds it.
+/// A subscription's stream, decided and folded as the engine's runner does it.
 struct Stream {
     id: WebhookId,
     events: Vec<WebhookEvent>,
@@ -45,6 +45,12 @@ impl Stream {
             allow: &allow,
         };
         let state = self.state();
+        // The scope check the runner makes once before every decision.
+        zoom_core::aggregate::authorize(
+            &zoom_core::webhook::aggregate::Subscriptions::default(),
+            &command,
+            Some(principal),
+        )?;
         let new = webhook::decide(&self.id, state.as_ref(), &command, &ctx)?;
         let n = new.len();
         self.events.extend(new);

@@ -53,7 +53,7 @@
 //!     store,
 //!     Arc::new(zoom_core::clock::SystemClock),
 //!     Arc::new(zoom_core::clock::SystemEntropy),
-//!     zoom_core::EngineConfig::default(),
+//!     zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())),
 //! ).await.unwrap();
 //! let admin = Principal::app(Name::parse("acme").unwrap(), Name::parse("app").unwrap(), [Scope::Admin]);
 //! let app: axum::Router = zoom_http::router(Arc::new(engine), Arc::new(OneToken(admin)), ApiConfig::default());

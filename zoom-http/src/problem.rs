@@ -121,7 +121,7 @@ impl Problem {
 impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Self {
         let status = match &e {
-            DomainError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            DomainError::Invalid { .. } | DomainError::InvalidCursor { .. } => StatusCode::BAD_REQUEST,
             DomainError::InsufficientScope(_) | DomainError::Forbidden { .. } => StatusCode::FORBIDDEN,
             DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
             DomainError::Conflict { .. } => StatusCode::CONFLICT,
@@ -129,12 +129,13 @@ impl From<DomainError> for Problem {
             DomainError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         };
         let detail = match &e {
-            DomainError::Invalid { message, .. } => message.clone(),
+            DomainError::Invalid { message, .. } | DomainError::InvalidCursor { message } => message.clone(),
             other => other.to_string(),
         };
         let problem = Problem::new(status, e.code(), detail);
         match e {
             DomainError::Invalid { field, .. } => problem.with_field(field),
+            DomainError::InvalidCursor { .. } => problem.with_field("cursor"),
             _ => problem,
         }
     }

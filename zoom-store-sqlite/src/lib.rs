@@ -31,7 +31,7 @@
 //!     store,
 //!     Arc::new(SystemClock),
 //!     Arc::new(SystemEntropy),
-//!     EngineConfig::default(),
+//!     zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())),
 //! ))
 //! .unwrap();
 //! assert!(engine.jwks()["keys"].as_array().is_some());
@@ -409,6 +409,10 @@ impl EventStore for SqliteStore {
 
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError> {
         self.write(move |conn| sql::put_idempotency(conn, &record)).await
+    }
+
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.write(move |conn| sql::prune_idempotency(conn, before)).await
     }
 }
 

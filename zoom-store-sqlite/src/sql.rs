@@ -291,6 +291,14 @@ pub(crate) fn put_idempotency(conn: &Connection, record: &IdempotencyRecord) -> 
     insert_idempotency(conn, record)
 }
 
+/// Deletes the idempotency records created before `before`.
+pub(crate) fn prune_idempotency(conn: &Connection, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    conn.prepare_cached("DELETE FROM idempotency WHERE created_at < ?1")
+        .and_then(|mut s| s.execute([micros(before)]))
+        .map(|n| n as u64)
+        .map_err(|e| store_error("prune idempotency records", &e))
+}
+
 /// Up to `limit` events of a stream from `from_version`, in version order.
 pub(crate) fn read_stream(
     conn: &Connection,

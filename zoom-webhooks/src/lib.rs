@@ -37,7 +37,7 @@
 //!
 //! let store = Arc::new(zoom_store_memory::MemoryStore::new());
 //! let engine = Arc::new(
-//!     Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), EngineConfig::default())
+//!     Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())))
 //!         .await
 //!         .unwrap(),
 //! );

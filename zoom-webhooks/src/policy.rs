@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use zoom_core::event::RecordedEvent;
 use zoom_core::files::FileUrlSigner;
 use zoom_core::store::{DeliveryState, NewDelivery};
-use zoom_core::webhook::{Health, Subscription, catalogue};
+use zoom_core::webhook::{Health, Subscription};
 
 use crate::config::WorkerConfig;
 
@@ -130,7 +130,8 @@ pub(crate) fn deliveries_for(
         if *created_at >= row.position || !sub.wants(name) {
             continue;
         }
-        let text = body.get_or_insert_with(|| catalogue::body_text(row, signer, now).map(|(_, text)| text));
+        let text =
+            body.get_or_insert_with(|| zoom_core::webhook_body::body_text(row, signer, now).map(|(_, text)| text));
         if text.is_none() {
             // An event of the catalogue that does not decode cannot be sent; the store keeps it
             // for an operator, and the worker moves on rather than stall every subscriber.

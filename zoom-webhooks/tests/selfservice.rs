@@ -19,7 +19,7 @@ use zoom_core::store::DeliveryState;
 use zoom_core::webhook::address::AllowList;
 use zoom_core::webhook::validation::encrypted_token;
 use zoom_core::webhook::{Health, WebhookCommand, WebhookPatch};
-use zoom_core::{Engine, EngineConfig, EngineError};
+use zoom_core::{Engine, EngineError};
 use zoom_store_memory::MemoryStore;
 use zoom_webhooks::guard::{GuardError, Lookup, Resolver, SystemResolver, check_subscription_url};
 use zoom_webhooks::{DeliveryFilter, Redelivery, SelfService, SelfServiceConfig, WebhookError, Worker, WorkerConfig};
@@ -428,7 +428,7 @@ async fn subscribe_time_resolution_refuses_internal_names() {
             Arc::new(MemoryStore::new()),
             Arc::new(SystemClock),
             Arc::new(SeededEntropy::new(5)),
-            EngineConfig::default(),
+            zoom_core::testing::kit::engine_config(),
         )
         .await
         .unwrap(),

@@ -22,8 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::post;
 use zoom_core::clock::{Clock, Entropy, SystemClock, SystemEntropy};
-use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring};
-use zoom_core::files::FileUrlSigner;
+use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring, stored_file_url_signer};
 use zoom_core::principal::{Principal, Scope};
 use zoom_core::store::Store;
 use zoom_core::system::ACCESS_KEYS_STREAM;
@@ -166,18 +165,16 @@ impl Server {
             .map_err(|e| StartError::Store(e.to_string()))?
             == 0;
 
-        let access_ring =
-            load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), ACCESS_KEYS_STREAM).await?;
-        let file_key = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), "sys_keys_files").await?;
+        let access_ring = load_or_create_ring(&store, &clock, &entropy, ACCESS_KEYS_STREAM).await?;
+        let file_urls = stored_file_url_signer(&store, &clock, &entropy, files_url).await?;
         let engine_config = EngineConfig {
             issuer: public_url.clone(),
             sfu_url,
             webhook_allow: allow.clone(),
-            file_urls: FileUrlSigner::new(files_url, file_key.current().to_stored().material_b64.into_bytes()),
             // One server process owns a SQLite file or a memory store (docs/operations.md), so
             // reads come from the engine's cache. Never for PostgreSQL: other instances write too.
             exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
-            ..EngineConfig::default()
+            ..EngineConfig::new(file_urls)
         };
         let engine = Arc::new(Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config).await?);
         let apps = Apps::new(store, clock.clone(), entropy.clone());

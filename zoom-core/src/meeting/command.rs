@@ -155,6 +155,26 @@ impl MeetingCommand {
         }
     }
 
+    /// The command's name in causation metadata (`schedule`, `change_role`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            MeetingCommand::Schedule(_) => "schedule",
+            MeetingCommand::Update(_) => "update",
+            MeetingCommand::Cancel => "cancel",
+            MeetingCommand::End => "end",
+            MeetingCommand::Admit { .. } => "admit",
+            MeetingCommand::Remove { .. } => "remove",
+            MeetingCommand::Mute { .. } => "mute",
+            MeetingCommand::ChangeRole { .. } => "change_role",
+            MeetingCommand::StartRecording => "start_recording",
+            MeetingCommand::StopRecording => "stop_recording",
+            MeetingCommand::Redeem { .. } => "redeem",
+            MeetingCommand::Leave { .. } => "leave",
+            MeetingCommand::CompleteRecording { .. } => "complete_recording",
+            MeetingCommand::FailRecording { .. } => "fail_recording",
+        }
+    }
+
     /// Whether only the meeting's host (or an app of its account) may run it.
     pub(crate) fn needs_host_authority(&self) -> bool {
         self.required_scope() != Scope::Media

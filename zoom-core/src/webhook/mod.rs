@@ -6,11 +6,14 @@
 //! - [`event`]: the events, past tense, with their payloads.
 //! - [`decide`](mod@decide): the rules, `decide(id, state, command, context) -> events`.
 //! - [`apply`](mod@apply): the fold, total and panic-free.
-//! - [`catalogue`]: which stored events become which webhook names, and their bodies.
+//! - [`catalogue`]: which stored events become which webhook names (their bodies are
+//!   [`crate::webhook_body`]'s).
+//! - [`aggregate`]: `Subscriptions`, the subscription as the runner's aggregate.
 //! - [`address`]: which destination addresses are refused (SSRF rules) and the allow-list.
 //! - [`validation`]: the endpoint-validation challenge and the check of its answer.
 
 pub mod address;
+pub mod aggregate;
 pub mod apply;
 pub mod catalogue;
 pub mod command;

@@ -15,7 +15,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use zoom_core::id::MeetingId;
 use zoom_core::principal::Principal;
-use zoom_core::webhook::catalogue;
 
 use crate::api::Api;
 use crate::extract::{Caller, MeetingPath, NoQuery};
@@ -139,7 +138,9 @@ pub(crate) async fn stream(
             for row in rows {
                 c.after = row.version;
                 // Events outside the webhook catalogue (mute, role change) advance the cursor only.
-                if let Some((name, body)) = catalogue::body_text(&row, &c.api.engine.config().file_urls, now) {
+                if let Some((name, body)) =
+                    zoom_core::webhook_body::body_text(&row, &c.api.engine.config().file_urls, now)
+                {
                     c.ready
                         .push_back(Event::default().id(row.version.to_string()).event(name).data(body));
                 }

@@ -74,7 +74,7 @@ pub async fn app_with(config: ApiConfig) -> TestApp {
         Arc::new(zoom_store_memory::MemoryStore::new()),
         clock.clone(),
         Arc::new(SeededEntropy::new(42)),
-        zoom_core::EngineConfig::default(),
+        zoom_core::testing::kit::engine_config(),
     )
     .await
     .unwrap();
