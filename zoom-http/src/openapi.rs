@@ -268,8 +268,12 @@ fn property(schemas: &mut Map<String, Value>, schema: &str, property: &str, valu
 /// attributes cannot take the patterns and lists that zoom-core defines.
 fn body_constraints(schemas: &mut Map<String, Value>) {
     use zoom_core::meeting::command::validate;
+    // `null` is accepted wherever a field is optional; an enum must then list it too.
     let nullable = |mut v: Value| {
         v["type"] = json!([v["type"].clone(), "null"]);
+        if let Some(values) = v.get_mut("enum").and_then(Value::as_array_mut) {
+            values.push(Value::Null);
+        }
         v
     };
     let topic = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": validate::TEXT_PATTERN,
@@ -503,7 +507,8 @@ fn streams(op: &Value) -> bool {
 /// Adds links from each [`Source`] to every operation under its prefixes whose path ids it
 /// provides, and from the join token to its redemption and the redemption to the leave.
 fn links(paths: &mut Map<String, Value>) {
-    let mut found: Vec<(String, String, String, Value)> = Vec::new();
+    // (operation, status, links to add to that answer)
+    let mut found: Vec<(&str, &str, Value)> = Vec::new();
     for source in &SOURCES {
         let mut targets = Map::new();
         for (template, item) in paths.iter() {
@@ -514,7 +519,7 @@ fn links(paths: &mut Map<String, Value>) {
             if !params.iter().all(|p| source.ids.iter().any(|(id, _)| id == p)) {
                 continue;
             }
-            for (method, op) in item.as_object().into_iter().flatten() {
+            for op in item.as_object().into_iter().flat_map(|i| i.values()) {
                 let Some(target) = op["operationId"].as_str() else {
                     continue;
                 };
@@ -524,41 +529,33 @@ fn links(paths: &mut Map<String, Value>) {
                 let parameters: Map<String, Value> = source
                     .ids
                     .iter()
-                    .filter(|(id, _)| params.contains(&id.to_string()))
+                    .filter(|(id, _)| params.iter().any(|p| p == id))
                     .map(|(id, expr)| ((*id).to_owned(), Value::String((*expr).to_owned())))
                     .collect();
-                let _ = method;
                 targets.insert(
                     link_name(target),
                     json!({"operationId": target, "parameters": parameters}),
                 );
             }
         }
-        found.push((
-            source.operation.to_owned(),
-            source.status.to_owned(),
-            String::new(),
-            Value::Object(targets),
-        ));
+        found.push((source.operation, source.status, Value::Object(targets)));
     }
     // Body-borne ids: the token to its redemption, the participant to its leave.
     found.push((
-        "meetings.join_token".to_owned(),
-        "200".to_owned(),
-        String::new(),
+        "meetings.join_token",
+        "200",
         json!({"MediaJoin": {"operationId": "media.join", "requestBody": {"token": "$response.body#/jwt"}}}),
     ));
     found.push((
-        "media.join".to_owned(),
-        "201".to_owned(),
-        String::new(),
+        "media.join",
+        "201",
         json!({"MediaLeave": {"operationId": "media.leave", "requestBody": {
             "meeting_id": "$response.body#/meeting_id",
             "participant_id": "$response.body#/participant_id",
         }}}),
     ));
-    for (operation, status, _, new) in found {
-        let Some(response) = find_response(paths, &operation, &status) else {
+    for (operation, status, new) in found {
+        let Some(response) = find_response(paths, operation, status) else {
             continue;
         };
         let links = response.entry("links").or_insert_with(|| json!({}));
