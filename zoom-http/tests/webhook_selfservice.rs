@@ -33,7 +33,7 @@ async fn loopback_app(webhooks: SelfServiceConfig) -> TestApp {
     let clock = Arc::new(ManualClock::new(kit::t0()));
     let config = EngineConfig {
         webhook_allow: AllowList::new(vec![Cidr::parse("127.0.0.1/32").unwrap()]),
-        ..EngineConfig::default()
+        ..kit::engine_config()
     };
     let engine = Arc::new(
         Engine::open(
