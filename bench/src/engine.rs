@@ -233,6 +233,11 @@ async fn meetings(count: u64, rounds: usize) -> Vec<Figure> {
         ours.push(commands as f64 / start.elapsed().as_secs_f64());
         drop(engine);
 
+        if std::env::var_os("ZOOM_BENCH_ENGINE_ONLY").is_some() {
+            // For profiling the engine alone.
+            theirs.push(f64::NAN);
+            continue;
+        }
         let cqrs = cqrs_es::CqrsFramework::new(cqrs_es::mem_store::MemStore::<CqrsMeeting>::default(), vec![], ());
         let start = Instant::now();
         let mut commands = 0;
