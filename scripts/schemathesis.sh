@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
   --request-timeout 10 \
   --exclude-operation-id events.stream \
   --seed "${SEED:-1}" \
+  --generation-database none \
   --no-color \
   --report junit --report-dir "${REPORT_DIR:-$WORK/report}" \
   --suppress-health-check all

@@ -540,6 +540,13 @@ fn links(paths: &mut Map<String, Value>) {
         }
         found.push((source.operation, source.status, Value::Object(targets)));
     }
+    // The new meeting's host asks for a join token, so following the links reaches a LIVE
+    // meeting, its participants and its recordings.
+    if let Some((_, _, Value::Object(targets))) = found.iter_mut().find(|(op, _, _)| *op == "meetings.schedule")
+        && let Some(link) = targets.get_mut("MeetingsJoinToken")
+    {
+        link["requestBody"] = json!({"user_id": "$response.body#/host_id"});
+    }
     // Body-borne ids: the token to its redemption, the participant to its leave.
     found.push((
         "meetings.join_token",

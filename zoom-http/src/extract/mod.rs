@@ -393,6 +393,28 @@ mod tests {
     }
 
     #[test]
+    fn repeated_keys_are_refused_at_any_depth_and_integral_floats_are_integers() {
+        let h = json_headers();
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","name":"b","size":1}"#)).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("duplicate_field", Some("name")));
+        let e = json::<Sample>(
+            &h,
+            &Bytes::from_static(br#"{"name":"a","size":1,"inner":{"flag":true,"flag":false}}"#),
+        )
+        .unwrap_err();
+        assert_eq!((e.code(), e.field()), ("duplicate_field", Some("inner.flag")));
+        // A repeated key inside a value nobody reads is still refused.
+        let e = json::<serde_json::Value>(&h, &Bytes::from_static(br#"{"x":[{"k":1,"k":2}]}"#)).unwrap_err();
+        assert_eq!(e.code(), "duplicate_field");
+        let s = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","size":30.0}"#)).unwrap();
+        assert_eq!(s.size, 30);
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","size":30.5}"#)).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_field", Some("size")));
+        let e = json::<Sample>(&h, &Bytes::from_static(br#"{"name":"a","size":1} x"#)).unwrap_err();
+        assert_eq!(e.code(), "invalid_json");
+    }
+
+    #[test]
     fn queries_refuse_unknown_and_repeated_names() {
         let q = Query::parse(Some("page_size=5&cursor=a%2Bb"), &PAGE_PARAMS).unwrap();
         assert_eq!((q.get("page_size"), q.get("cursor")), (Some("5"), Some("a+b")));
