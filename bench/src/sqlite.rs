@@ -296,6 +296,70 @@ fn run(mode: Mode) -> Vec<Figure> {
     let file = |name: &str| dir.path().join(name);
     let mut figures = Vec::new();
 
+    // A lone caller: the engine workload, the store alone, and the floor, alternating.
+    let meetings = env("ZOOM_BENCH_MEETINGS", mode.pick(10, 300));
+    let total = meetings * workload::COMMANDS;
+    let (mut through_engine, mut through_store, mut floor) = (0f64, 0f64, 0f64);
+    for round in 0..rounds {
+        through_engine = through_engine.max(engine_sequential(
+            &rt,
+            &file(&format!("seq-engine-{round}.db")),
+            meetings,
+        ));
+        through_store = through_store.max(store_sequential(&rt, &file(&format!("seq-store-{round}.db")), total));
+        floor = floor.max(raw_sequential(&file(&format!("seq-raw-{round}.db")), total));
+    }
+    figures.push(
+        Figure::new(
+            FAMILY,
+            "one caller, sequential engine commands (meeting workload)",
+            through_engine,
+            "commands/s",
+        )
+        .peer("raw rusqlite one-row commits", floor)
+        .at_least(0.25)
+        .note(format!("{meetings} meetings of 21 commands, NORMAL")),
+    );
+    figures.push(
+        Figure::new(
+            FAMILY,
+            "one caller, sequential one-event appends (store alone)",
+            through_store,
+            "appends/s",
+        )
+        .peer("raw rusqlite one-row commits", floor)
+        .note(format!("{total} appends, NORMAL")),
+    );
+
+    // 64 concurrent meetings through the engine against raw inserts grouped as the store grouped.
+    let concurrent_meetings = mode.pick(64, 640);
+    let (mut engine_grouped, mut raw_floor, mut group) = (0f64, 0f64, 0f64);
+    for round in 0..rounds {
+        let (rate, size) = engine_concurrent(&rt, &file(&format!("conc-engine-{round}.db")), concurrent_meetings);
+        engine_grouped = engine_grouped.max(rate);
+        let commands = concurrent_meetings * workload::COMMANDS;
+        raw_floor = raw_floor.max(raw_insert(
+            &file(&format!("conc-raw-{round}.db")),
+            "NORMAL",
+            commands,
+            size.round() as u64,
+        ));
+        group += size / rounds as f64;
+    }
+    figures.push(
+        Figure::new(
+            FAMILY,
+            "64 concurrent meetings, engine commands (meeting workload)",
+            engine_grouped,
+            "commands/s",
+        )
+        .peer(format!("raw rusqlite, {} rows/tx", group.round()), raw_floor)
+        .at_least(0.5)
+        .note(format!(
+            "{concurrent_meetings} meetings, 64 at a time, average group {group:.1}, NORMAL"
+        )),
+    );
+
     for (mode, name, total) in [
         (Synchronous::Normal, "NORMAL", appends),
         (Synchronous::Full, "FULL", (appends / 4).max(CONCURRENCY)),
@@ -380,4 +444,197 @@ fn run(mode: Mode) -> Vec<Figure> {
         .note(format!("{n} events")),
     );
     figures
+}
+
+/// The plain meeting workload of issue 9 through the engine: schedule; 10 joins (redeemed at
+/// the media seam with already-verified claims, the host first, waiting room and muting off);
+/// 10 leaves. 21 commands per meeting.
+pub(crate) mod workload {
+    use std::sync::Arc;
+
+    use zoom_core::Engine;
+    use zoom_core::id::{MeetingId, Name, ParticipantId, TokenId};
+    use zoom_core::meeting::{MeetingCommand, MeetingSettings, ScheduleMeeting};
+    use zoom_core::principal::{Principal, Scope};
+    use zoom_core::token::JoinClaims;
+
+    /// Commands per meeting.
+    pub(crate) const COMMANDS: u64 = 21;
+
+    /// The principal: an app of account `acme` with every scope the workload needs.
+    pub(crate) fn principal() -> Principal {
+        let name = |s: &str| Name::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        Principal::app(name("acme"), name("bench"), [Scope::Admin])
+    }
+
+    fn id_bytes(meeting: u64, n: u64, kind: u8) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0] = kind;
+        b[1..9].copy_from_slice(&meeting.to_be_bytes());
+        b[9..].copy_from_slice(&n.to_be_bytes()[1..]);
+        b
+    }
+
+    /// Runs meeting number `m`'s 21 commands, one after the other.
+    pub(crate) async fn meeting(engine: &Arc<Engine>, who: &Principal, m: u64) {
+        let fail = |what: &str, e: &dyn std::fmt::Display| -> ! { panic!("meeting {m}: {what}: {e}") };
+        let created = engine
+            .execute(
+                who,
+                None,
+                MeetingCommand::Schedule(ScheduleMeeting {
+                    topic: format!("Bench {m}"),
+                    start_time: "2030-01-01T09:00:00Z".into(),
+                    duration_minutes: 30,
+                    timezone: None,
+                    passcode: None,
+                    waiting_room: Some(false),
+                    settings: Some(MeetingSettings {
+                        mute_upon_entry: false,
+                        ..MeetingSettings::default()
+                    }),
+                    host_id: Some("alice".into()),
+                }),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| fail("schedule", &e));
+        let id: MeetingId = created.id.clone();
+        let mut pids = Vec::with_capacity(10);
+        for j in 0..10u64 {
+            let pid = ParticipantId::from_entropy(id_bytes(m, j, 1));
+            let claims = JoinClaims {
+                iss: "bench".into(),
+                aud: "bench".into(),
+                sub: if j == 0 { "alice".into() } else { format!("user{j}") },
+                iat: 0,
+                nbf: 0,
+                exp: i64::MAX / 2,
+                jti: TokenId::from_entropy(id_bytes(m, j, 2)).as_str().to_owned(),
+                mid: id.as_str().to_owned(),
+                pid: pid.as_str().to_owned(),
+                role: if j == 0 { "host" } else { "attendee" }.into(),
+                name: format!("Participant {j}"),
+            };
+            engine
+                .execute(who, Some(&id), MeetingCommand::Redeem { claims }, None)
+                .await
+                .unwrap_or_else(|e| fail("join", &e));
+            pids.push(pid);
+        }
+        for pid in pids {
+            engine
+                .execute(who, Some(&id), MeetingCommand::Leave { participant_id: pid }, None)
+                .await
+                .unwrap_or_else(|e| fail("leave", &e));
+        }
+    }
+}
+
+/// One caller runs `meetings` meetings of the workload, sequentially, through the engine on a
+/// fresh SQLite store. Returns commands/s.
+fn engine_sequential(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -> f64 {
+    let store = open(path, Options::default());
+    rt.block_on(async {
+        let engine = Arc::new(
+            Engine::open(
+                store,
+                Arc::new(SystemClock),
+                Arc::new(SystemEntropy),
+                EngineConfig::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("engine: {e}")),
+        );
+        let who = workload::principal();
+        let started = Instant::now();
+        for m in 0..meetings {
+            workload::meeting(&engine, &who, m).await;
+        }
+        (meetings * workload::COMMANDS) as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// `meetings` meetings of the workload, 64 at a time, through the engine on a fresh store.
+/// Returns commands/s and the average number of writes per transaction.
+fn engine_concurrent(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -> (f64, f64) {
+    let store = open(path, Options::default());
+    let stats_store = store.clone();
+    let rate = rt.block_on(async {
+        let engine = Arc::new(
+            Engine::open(
+                store,
+                Arc::new(SystemClock),
+                Arc::new(SystemEntropy),
+                EngineConfig::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("engine: {e}")),
+        );
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..CONCURRENCY)
+            .map(|t| {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let who = workload::principal();
+                    let mut m = t;
+                    while m < meetings {
+                        workload::meeting(&engine, &who, m).await;
+                        m += CONCURRENCY;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("task: {e}"));
+        }
+        (meetings * workload::COMMANDS) as f64 / started.elapsed().as_secs_f64()
+    });
+    let stats = stats_store.write_stats();
+    (rate, stats.writes as f64 / stats.transactions.max(1) as f64)
+}
+
+/// One caller appends `total` one-event commands sequentially straight to the store (no
+/// engine): the store's own share of a lone caller's command. Returns appends/s.
+fn store_sequential(rt: &tokio::runtime::Runtime, path: &Path, total: u64) -> f64 {
+    let store = open(path, Options::default());
+    rt.block_on(async {
+        let started = Instant::now();
+        for v in 0..total {
+            store
+                .append(request(stream(v / 21), v % 21, vec![event(v)], None))
+                .await
+                .unwrap_or_else(|e| panic!("append: {e}"));
+        }
+        total as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// The floor of a lone caller: raw rusqlite one-row commits, one after the other.
+fn raw_sequential(path: &Path, total: u64) -> f64 {
+    let conn = raw_connection(path, "NORMAL");
+    let started = Instant::now();
+    for v in 0..total {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap_or_else(|e| panic!("{e}"));
+        let e = event(v);
+        conn.prepare_cached(
+            "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                stream(v / 21).as_str(),
+                (v % 21 + 1) as i64,
+                e.event_id.as_str(),
+                e.event_type,
+                e.schema_version,
+                e.recorded_at.timestamp_micros(),
+                e.payload,
+                e.metadata
+            ])
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("COMMIT").unwrap_or_else(|e| panic!("{e}"));
+    }
+    total as f64 / started.elapsed().as_secs_f64()
 }
