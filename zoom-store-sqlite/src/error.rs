@@ -75,6 +75,17 @@ pub enum Error {
         /// The journal mode SQLite kept.
         mode: String,
     },
+    /// The file (or its directory, or the file system) cannot be written, and the store must
+    /// write it (its write-ahead log, its migrations, its signing keys). Nothing was changed;
+    /// make it writable (permissions, the immutable attribute, a read-only mount) and open again.
+    #[error("{} is read-only: {source}", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+        /// The native error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// The options make no sense (zero readers, zero batch size). Fix the caller.
     #[error("invalid store options: {0}")]
     InvalidOptions(String),
@@ -107,6 +118,7 @@ impl Error {
         match source.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => Error::NotADatabase { path },
             Some(ErrorCode::DatabaseCorrupt) => Error::Damaged { path, source },
+            Some(ErrorCode::ReadOnly) => Error::ReadOnly { path, source },
             _ => Error::Sqlite { path, source },
         }
     }
