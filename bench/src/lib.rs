@@ -13,7 +13,7 @@
 //! # Layout
 //! - [`figure`]: `Figure`, `Peer`, `Target`, `Mode`, `Benchmark`.
 //! - [`report`]: running, the JSON, the Markdown page; `chart`: the SVG charts.
-//! - one module per family: [`sqlite`].
+//! - one module per family: [`sqlite`], [`http`], [`server`], [`webhooks`].
 //!
 //! # Adding a benchmark
 //! Write a module with `pub const BENCH: Benchmark` whose `run` returns figures built with
@@ -22,10 +22,13 @@
 
 mod chart;
 pub mod figure;
+pub mod http;
 pub mod report;
+pub mod server;
 pub mod sqlite;
+pub mod webhooks;
 
 /// Every benchmark the report runs, in order.
 pub fn benchmarks() -> Vec<figure::Benchmark> {
-    vec![sqlite::BENCH]
+    vec![sqlite::BENCH, http::BENCH, server::BENCH, webhooks::BENCH]
 }
