@@ -11,7 +11,8 @@
 //! - Reopen: opening the store on the log, reading its head and opening the engine on it.
 //!
 //! Each figure is the best of three alternating rounds of the store and its floor.
-//! `ZOOM_BENCH_APPENDS` and `ZOOM_BENCH_EVENTS` change the sizes.
+//! `ZOOM_BENCH_MEETINGS`, `ZOOM_BENCH_APPENDS` and `ZOOM_BENCH_EVENTS` change the sizes;
+//! `ZOOM_BENCH_ENGINE_ONLY=1` measures the engine workload's figures alone.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -128,6 +129,14 @@ fn raw_connection(path: &Path, synchronous: &str) -> Connection {
     conn
 }
 
+/// Runs a cached statement: the floor prepares `BEGIN` and `COMMIT` once, as the store does, so
+/// it is the best raw rusqlite does rather than a parse per transaction.
+fn exec_cached(conn: &Connection, sql: &str) {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// The floor: the same rows as [`append_through_store`] inserted directly, `group` per
 /// transaction. Returns rows/s.
 fn raw_insert(path: &Path, synchronous: &str, total: u64, group: u64) -> f64 {
@@ -139,7 +148,7 @@ fn raw_insert(path: &Path, synchronous: &str, total: u64, group: u64) -> f64 {
         .collect();
     let started = Instant::now();
     for chunk in rows.chunks(group.max(1) as usize) {
-        conn.execute_batch("BEGIN IMMEDIATE").unwrap_or_else(|e| panic!("{e}"));
+        exec_cached(&conn, "BEGIN IMMEDIATE");
         let mut insert = conn
             .prepare_cached(
                 "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
@@ -161,7 +170,7 @@ fn raw_insert(path: &Path, synchronous: &str, total: u64, group: u64) -> f64 {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         drop(insert);
-        conn.execute_batch("COMMIT").unwrap_or_else(|e| panic!("{e}"));
+        exec_cached(&conn, "COMMIT");
     }
     rows.len() as f64 / started.elapsed().as_secs_f64()
 }
@@ -299,13 +308,11 @@ fn run(mode: Mode) -> Vec<Figure> {
     // A lone caller: the engine workload, the store alone, and the floor, alternating.
     let meetings = env("ZOOM_BENCH_MEETINGS", mode.pick(10, 300));
     let total = meetings * workload::COMMANDS;
-    let (mut through_engine, mut through_store, mut floor) = (0f64, 0f64, 0f64);
+    let (mut through_engine, mut through_store, mut floor, mut on_memory) = (0f64, 0f64, 0f64, 0f64);
     for round in 0..rounds {
-        through_engine = through_engine.max(engine_sequential(
-            &rt,
-            &file(&format!("seq-engine-{round}.db")),
-            meetings,
-        ));
+        let path = file(&format!("seq-engine-{round}.db"));
+        through_engine = through_engine.max(engine_sequential(&rt, Some(&path), meetings));
+        on_memory = on_memory.max(engine_sequential(&rt, None, meetings));
         through_store = through_store.max(store_sequential(&rt, &file(&format!("seq-store-{round}.db")), total));
         floor = floor.max(raw_sequential(&file(&format!("seq-raw-{round}.db")), total));
     }
@@ -323,6 +330,16 @@ fn run(mode: Mode) -> Vec<Figure> {
     figures.push(
         Figure::new(
             FAMILY,
+            "one caller, sequential engine commands on SQLite vs on the memory store",
+            through_engine,
+            "commands/s",
+        )
+        .peer("the same engine on the memory store", on_memory)
+        .note("the share of a command's cost that is the SQLite store's"),
+    );
+    figures.push(
+        Figure::new(
+            FAMILY,
             "one caller, sequential one-event appends (store alone)",
             through_store,
             "appends/s",
@@ -333,9 +350,14 @@ fn run(mode: Mode) -> Vec<Figure> {
 
     // 64 concurrent meetings through the engine against raw inserts grouped as the store grouped.
     let concurrent_meetings = mode.pick(64, 640);
-    let (mut engine_grouped, mut raw_floor, mut group) = (0f64, 0f64, 0f64);
+    let (mut engine_grouped, mut raw_floor, mut group, mut concurrent_memory) = (0f64, 0f64, 0f64, 0f64);
     for round in 0..rounds {
-        let (rate, size) = engine_concurrent(&rt, &file(&format!("conc-engine-{round}.db")), concurrent_meetings);
+        concurrent_memory = concurrent_memory.max(engine_concurrent(&rt, None, concurrent_meetings).0);
+        let (rate, size) = engine_concurrent(
+            &rt,
+            Some(&file(&format!("conc-engine-{round}.db"))),
+            concurrent_meetings,
+        );
         engine_grouped = engine_grouped.max(rate);
         let commands = concurrent_meetings * workload::COMMANDS;
         raw_floor = raw_floor.max(raw_insert(
@@ -359,6 +381,21 @@ fn run(mode: Mode) -> Vec<Figure> {
             "{concurrent_meetings} meetings, 64 at a time, average group {group:.1}, NORMAL"
         )),
     );
+    figures.push(
+        Figure::new(
+            FAMILY,
+            "64 concurrent meetings, engine on SQLite vs on the memory store",
+            engine_grouped,
+            "commands/s",
+        )
+        .peer("the same engine on the memory store", concurrent_memory)
+        .note("the share of a command's cost that is the SQLite store's"),
+    );
+
+    // `ZOOM_BENCH_ENGINE_ONLY` stops here: the figures above are the engine workload's.
+    if std::env::var_os("ZOOM_BENCH_ENGINE_ONLY").is_some() {
+        return figures;
+    }
 
     for (mode, name, total) in [
         (Synchronous::Normal, "NORMAL", appends),
@@ -532,9 +569,13 @@ pub(crate) mod workload {
 }
 
 /// One caller runs `meetings` meetings of the workload, sequentially, through the engine on a
-/// fresh SQLite store. Returns commands/s.
-fn engine_sequential(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -> f64 {
-    let store = open(path, Options::default());
+/// fresh SQLite store (or, without a path, on the memory store: the engine's own ceiling).
+/// Returns commands/s.
+fn engine_sequential(rt: &tokio::runtime::Runtime, path: Option<&Path>, meetings: u64) -> f64 {
+    let store: Arc<dyn zoom_core::store::Store> = match path {
+        Some(path) => open(path, Options::default()),
+        None => Arc::new(zoom_store_memory::MemoryStore::new()),
+    };
     rt.block_on(async {
         let engine = Arc::new(
             Engine::open(
@@ -555,11 +596,15 @@ fn engine_sequential(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -
     })
 }
 
-/// `meetings` meetings of the workload, 64 at a time, through the engine on a fresh store.
-/// Returns commands/s and the average number of writes per transaction.
-fn engine_concurrent(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -> (f64, f64) {
-    let store = open(path, Options::default());
-    let stats_store = store.clone();
+/// `meetings` meetings of the workload, 64 at a time, through the engine on a fresh SQLite
+/// store (or, without a path, on the memory store). Returns commands/s and the average number of
+/// writes per transaction (0 on the memory store).
+fn engine_concurrent(rt: &tokio::runtime::Runtime, path: Option<&Path>, meetings: u64) -> (f64, f64) {
+    let sqlite = path.map(|p| open(p, Options::default()));
+    let store: Arc<dyn zoom_core::store::Store> = match &sqlite {
+        Some(s) => s.clone(),
+        None => Arc::new(zoom_store_memory::MemoryStore::new()),
+    };
     let rate = rt.block_on(async {
         let engine = Arc::new(
             Engine::open(
@@ -590,8 +635,11 @@ fn engine_concurrent(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -
         }
         (meetings * workload::COMMANDS) as f64 / started.elapsed().as_secs_f64()
     });
-    let stats = stats_store.write_stats();
-    (rate, stats.writes as f64 / stats.transactions.max(1) as f64)
+    let group = sqlite.map_or(0.0, |s| {
+        let stats = s.write_stats();
+        stats.writes as f64 / stats.transactions.max(1) as f64
+    });
+    (rate, group)
 }
 
 /// One caller appends `total` one-event commands sequentially straight to the store (no
@@ -615,7 +663,7 @@ fn raw_sequential(path: &Path, total: u64) -> f64 {
     let conn = raw_connection(path, "NORMAL");
     let started = Instant::now();
     for v in 0..total {
-        conn.execute_batch("BEGIN IMMEDIATE").unwrap_or_else(|e| panic!("{e}"));
+        exec_cached(&conn, "BEGIN IMMEDIATE");
         let e = event(v);
         conn.prepare_cached(
             "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
@@ -634,7 +682,7 @@ fn raw_sequential(path: &Path, total: u64) -> f64 {
             ])
         })
         .unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch("COMMIT").unwrap_or_else(|e| panic!("{e}"));
+        exec_cached(&conn, "COMMIT");
     }
     total as f64 / started.elapsed().as_secs_f64()
 }

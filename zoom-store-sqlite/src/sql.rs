@@ -224,12 +224,16 @@ pub(crate) fn append(conn: &Connection, request: AppendRequest) -> Result<Append
         if first_position == 0 {
             first_position = head_position(conn)? + 1;
         }
+        // Most commands (a join, a leave) leave the list row as it was: the `WHERE` skips the
+        // update then, so the commit writes no page of the index table or its indexes.
         conn.prepare_cached(
             "INSERT INTO stream_index (stream_id, kind, account_id, owner, state, time, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (stream_id) DO UPDATE SET
                 kind = excluded.kind, account_id = excluded.account_id, owner = excluded.owner,
-                state = excluded.state, time = excluded.time",
+                state = excluded.state, time = excluded.time
+             WHERE kind IS NOT excluded.kind OR account_id IS NOT excluded.account_id
+                OR owner IS NOT excluded.owner OR state IS NOT excluded.state OR time IS NOT excluded.time",
         )
         .and_then(|mut s| {
             s.execute(params![
