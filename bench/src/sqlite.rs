@@ -116,14 +116,16 @@ fn append_through_store(rt: &tokio::runtime::Runtime, path: &Path, options: Opti
 
 fn raw_connection(path: &Path, synchronous: &str) -> Connection {
     // The schema comes from the store itself, so the floor writes into identical tables and
-    // indexes; then the same pragmas the store sets.
+    // indexes; then the same pragmas the store's writer sets. With `wal_autocheckpoint = 0` no
+    // commit of the floor pays for a checkpoint either (the store checkpoints on a thread of its
+    // own): the floor is a commit's own cost.
     drop(open(path, Options::default()));
     let conn = Connection::open(path).unwrap_or_else(|e| panic!("raw open: {e}"));
     conn.busy_timeout(Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("{e}"));
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;"
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;"
     ))
     .unwrap_or_else(|e| panic!("pragmas: {e}"));
     conn
