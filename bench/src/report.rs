@@ -34,8 +34,16 @@ impl Results {
             .map(|f| f.family.clone())
             .chain(self.failed.iter().map(|(f, _)| f.clone()))
             .collect();
+        let when = last.started_at;
         self.figures
-            .extend(last.figures.into_iter().filter(|f| !ran.contains(&f.family)));
+            .extend(last.figures.into_iter().filter(|f| !ran.contains(&f.family)).map(|f| {
+                // Say so when a kept figure is not from this run.
+                if f.note.as_deref().is_some_and(|n| n.contains("(run of ")) {
+                    f
+                } else {
+                    f.note(format!("(run of {when})"))
+                }
+            }));
         self.failed
             .extend(last.failed.into_iter().filter(|(f, _)| !ran.contains(f)));
     }
