@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --locked -q -p zoom-server -p webhook-receiver
+# Wherever cargo puts its binaries (CARGO_TARGET_DIR, a workspace setting, ...), cargo says.
+bin="$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/debug"
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 port=$(free_port)
@@ -13,7 +15,7 @@ rport=$(free_port)
 export BASE="http://127.0.0.1:$port"
 
 ZOOM_BOOTSTRAP_CLIENT_ID=admin ZOOM_BOOTSTRAP_CLIENT_SECRET=change-me-please \
-  target/debug/zoom-server --listen "127.0.0.1:$port" --store "sqlite://$work/zoom.db" \
+  "$bin/zoom-server" --listen "127.0.0.1:$port" --store "sqlite://$work/zoom.db" \
   --webhook-allow-cidr 127.0.0.1/32 > "$work/server.log" 2>&1 &
 server=$!
 walk=""

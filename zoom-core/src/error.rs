@@ -14,6 +14,13 @@ pub enum DomainError {
         /// What is wrong with it.
         message: String,
     },
+    /// A paging cursor that is malformed, or was issued for another list, other filters or
+    /// another account. HTTP 400 `invalid_cursor` with `field` `cursor`.
+    #[error("cursor: {message}")]
+    InvalidCursor {
+        /// What is wrong with it.
+        message: String,
+    },
     /// The principal lacks a scope. HTTP 403 `insufficient_scope`.
     #[error("this call needs the `{0}` scope")]
     InsufficientScope(Scope),
@@ -67,6 +74,7 @@ impl DomainError {
     pub fn code(&self) -> &'static str {
         match self {
             DomainError::Invalid { .. } => "invalid_field",
+            DomainError::InvalidCursor { .. } => "invalid_cursor",
             DomainError::InsufficientScope(_) => "insufficient_scope",
             DomainError::NotFound { .. } => "not_found",
             DomainError::Forbidden { code, .. }

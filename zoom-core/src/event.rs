@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{AccountId, EventId, Name};
-use crate::meeting::MeetingEvent;
+use crate::meeting::event::MeetingEvent;
 use crate::principal::PrincipalKind;
 use crate::system::SystemEvent;
-use crate::webhook::WebhookEvent;
+use crate::webhook::event::WebhookEvent;
 
 /// The id of an event stream: a meeting (`mtg_…`), a webhook subscription (`whk_…`) or a system
 /// stream (`sys_…`). 1 to 128 characters of `[A-Za-z0-9_.:-]`.
@@ -153,6 +153,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.health_changed",
     "signing_key.added",
     "app.registered",
+    "webhook.updated",
+    "webhook.url_validated",
+    "webhook.pinged",
 ];
 
 /// Rewrites an older payload into the current shape of its type.
@@ -229,6 +232,9 @@ impl Event {
                 W::SecretRotated(_) => "webhook.secret_rotated",
                 W::Unsubscribed(_) => "webhook.unsubscribed",
                 W::HealthChanged(_) => "webhook.health_changed",
+                W::Updated(_) => "webhook.updated",
+                W::UrlValidated(_) => "webhook.url_validated",
+                W::Pinged(_) => "webhook.pinged",
             },
             Event::System(e) => e.event_type(),
         }
@@ -331,7 +337,7 @@ impl NewEvent {
     }
 }
 
-/// An event as stored: the envelope of DESIGN section 4.
+/// An event as stored: the envelope docs/events.md describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     /// Unique, stable id.

@@ -9,10 +9,11 @@
 //! # Layout
 //! - [`id`], [`principal`], [`clock`]: identifiers, callers and scopes, injected time and randomness.
 //! - [`meeting`]: the meeting aggregate (participants, recordings, join rules).
-//! - [`webhook`]: the subscription aggregate, the webhook catalogue, destination rules.
+//! - [`webhook`]: the subscription aggregate, the webhook catalogue, destination rules;
+//!   [`webhook_body`]: the bodies webhooks and event streams carry.
 //! - [`event`]: the stored envelope, encoding, decoding and upcasting.
 //! - [`store`]: the storage traits and their contract.
-//! - [`engine`]: runs commands and queries against a store.
+//! - [`aggregate`]: the aggregate seam; [`engine`]: the one runner of commands, and queries.
 //! - [`token`]: join tokens and key rings; [`signature`]: webhook signatures and the verifier.
 //! - [`testing`] (feature `testing`): the store conformance suite, given/when/then, strategies.
 //!
@@ -40,6 +41,7 @@
 //! assert_eq!(state.host_id.as_str(), "alice");
 //! ```
 
+pub mod aggregate;
 pub mod clock;
 pub mod engine;
 pub mod error;
@@ -55,6 +57,7 @@ pub mod system;
 pub mod testing;
 pub mod token;
 pub mod webhook;
+pub mod webhook_body;
 
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use error::DomainError;

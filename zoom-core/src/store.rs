@@ -44,10 +44,28 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// The store is unreachable or failed (I/O, connection, disk full). Retry later.
+    /// The store is briefly unreachable: the database is locked or busy past its timeout, the
+    /// connection was lost or refused, the server is shutting down or restarting, a pool is
+    /// exhausted, the store is closed. Nothing was written (a write's outcome is never half
+    /// done). Retryable: retry later, with backoff.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// The request itself is invalid (a bug in the caller). Not retryable.
+    /// The store's disk (or its quota) is full. Nothing was written; reads still work. Not
+    /// fixed by retrying soon: writes fail until an operator frees space.
+    #[error("store full: {0}")]
+    Full(String),
+    /// The store accepts no writes: its file, directory or mount is read-only, or the database
+    /// server is a read-only replica or in a read-only transaction. Nothing was written; reads
+    /// still work. An operator must make it writable (or point the service at the primary).
+    #[error("store read-only: {0}")]
+    ReadOnly(String),
+    /// The storage device reported an I/O error. Nothing was acknowledged; what was committed
+    /// before is intact. An operator must check the disk; a retry may succeed if the fault was
+    /// transient.
+    #[error("store I/O error: {0}")]
+    Io(String),
+    /// The request itself is invalid (a bug in the caller): it breaks the store's contract (an
+    /// event id stored twice, an empty append). Nothing was written. Not retryable.
     #[error("invalid store request: {0}")]
     Invalid(String),
 }
@@ -241,6 +259,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// # Errors
     /// `DuplicateIdempotencyKey` when the key exists, `Unavailable`.
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Deletes the idempotency records created before `before` (they have expired): their keys
+    /// may then be used again. Returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Where a delivery is in its life.
@@ -345,6 +370,19 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
     /// When the next attempt is due, if any.
     pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryAttempt {
+    /// The state this attempt left its delivery in: `succeeded` on a 2xx answer, `pending`
+    /// when another attempt is due, `failed` after the last retry (or when nothing could be
+    /// sent). This is the `status` of a row of the delivery log.
+    pub fn status(&self) -> DeliveryState {
+        match (self.status_code, self.next_attempt_at) {
+            (Some(200..=299), _) => DeliveryState::Succeeded,
+            (_, Some(_)) => DeliveryState::Pending,
+            _ => DeliveryState::Failed,
+        }
+    }
 }
 
 /// The webhook outbox: deliveries derived from the log, recorded durably, attempted and logged.

@@ -13,6 +13,9 @@ pub const JOIN_KEYS_STREAM: &str = "sys_keys_join";
 /// The stream of access-token signing keys.
 pub const ACCESS_KEYS_STREAM: &str = "sys_keys_access";
 
+/// The stream of the key that signs recording file URLs.
+pub const FILE_KEYS_STREAM: &str = "sys_keys_files";
+
 /// The stream of an app (OAuth client).
 pub fn app_stream(client_id: &Name) -> String {
     format!("sys_app_{client_id}")

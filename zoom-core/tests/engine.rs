@@ -37,7 +37,7 @@ async fn fixture_with(config: EngineConfig) -> Fixture {
 }
 
 async fn fixture() -> Fixture {
-    fixture_with(EngineConfig::default()).await
+    fixture_with(zoom_core::testing::kit::engine_config()).await
 }
 
 fn schedule(host: Option<&str>) -> ScheduleMeeting {
@@ -54,7 +54,7 @@ fn schedule(host: Option<&str>) -> ScheduleMeeting {
 }
 
 impl Fixture {
-    async fn schedule(&self, as_: &Principal, s: ScheduleMeeting) -> Meeting {
+    async fn schedule(&self, as_: &Principal, s: ScheduleMeeting) -> Arc<Meeting> {
         self.engine
             .execute(as_, None, MeetingCommand::Schedule(s), None)
             .await
@@ -118,6 +118,7 @@ async fn another_accounts_resources_are_not_found() {
             WebhookCommand::Subscribe {
                 url: "https://hooks.example.com/x".into(),
                 events: vec!["meeting.started".into()],
+                url_validation: false,
             },
             None,
         )
@@ -249,7 +250,7 @@ async fn concurrent_commands_on_one_meeting_all_land() {
 async fn long_streams_load_from_a_snapshot() {
     let f = fixture_with(EngineConfig {
         snapshot_every: 16,
-        ..EngineConfig::default()
+        ..zoom_core::testing::kit::engine_config()
     })
     .await;
     let m = f.schedule(&admin_app(), schedule(Some("alice"))).await;
@@ -295,7 +296,7 @@ async fn meeting_list_filters_and_pages_during_writes() {
     for i in 0..7 {
         let mut s = schedule(Some(if i % 2 == 0 { "alice" } else { "bob" }));
         s.start_time = format!("2030-01-0{}T10:00:00Z", i + 1);
-        ids.push(f.schedule(&admin_app(), s).await.id);
+        ids.push(f.schedule(&admin_app(), s).await.id.clone());
     }
     f.engine
         .execute(&admin_app(), Some(&ids[0]), MeetingCommand::Cancel, None)
@@ -393,10 +394,10 @@ async fn meeting_list_filters_and_pages_during_writes() {
             },
         )
         .await;
-    assert!(matches!(e, Err(EngineError::Domain(DomainError::Invalid { ref field, .. })) if field == "cursor"));
+    assert!(matches!(e, Err(EngineError::Domain(DomainError::InvalidCursor { .. }))));
 }
 
-/// Join tokens carry the claims of DESIGN section 5 and are redeemed once.
+/// Join tokens carry the claims docs/api.md lists and are redeemed once.
 #[tokio::test]
 async fn join_tokens_carry_their_claims_and_redeem_once() {
     let f = fixture().await;
@@ -586,6 +587,7 @@ async fn webhook_subscriptions() {
     let subscribe = |url: &str, events: &[&str]| WebhookCommand::Subscribe {
         url: url.into(),
         events: events.iter().map(|e| (*e).to_owned()).collect(),
+        url_validation: false,
     };
     let created = f
         .engine
@@ -657,7 +659,7 @@ async fn webhook_subscriptions() {
 async fn the_allow_list_admits_named_blocks() {
     let f = fixture_with(EngineConfig {
         webhook_allow: AllowList::new(vec![Cidr::parse("127.0.0.1/32").unwrap()]),
-        ..EngineConfig::default()
+        ..zoom_core::testing::kit::engine_config()
     })
     .await;
     let ok = f
@@ -668,6 +670,7 @@ async fn the_allow_list_admits_named_blocks() {
             WebhookCommand::Subscribe {
                 url: "http://127.0.0.1:9000/x".into(),
                 events: vec!["meeting.started".into()],
+                url_validation: false,
             },
             None,
         )

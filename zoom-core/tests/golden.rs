@@ -91,6 +91,7 @@ fn samples() -> Vec<Event> {
             events: vec!["meeting.started".into(), "recording.completed".into()],
             secret: zoom_core::signature::WebhookSecret::from_bytes([7; 32]).as_str().into(),
             created_at: t0(),
+            url_validation: false,
         })),
         Event::Webhook(WebhookEvent::SecretRotated(webhook::SecretRotated {
             webhook_id: w.clone(),
@@ -103,7 +104,7 @@ fn samples() -> Vec<Event> {
             at: t,
         })),
         Event::Webhook(WebhookEvent::HealthChanged(webhook::HealthChanged {
-            webhook_id: w,
+            webhook_id: w.clone(),
             state: Health::Degraded,
             reason: "failing since 2030-01-01T09:00:00Z".into(),
             at: t,
@@ -119,6 +120,18 @@ fn samples() -> Vec<Event> {
             scopes: vec![Scope::Admin],
             registered_at: t0(),
         })),
+        Event::Webhook(WebhookEvent::Updated(webhook::Updated {
+            webhook_id: w.clone(),
+            url: Some("https://hooks.example.com/zoom/v2".into()),
+            events: None,
+            at: t,
+        })),
+        Event::Webhook(WebhookEvent::UrlValidated(webhook::UrlValidated {
+            webhook_id: w.clone(),
+            url: "https://hooks.example.com/zoom/v2".into(),
+            at: t,
+        })),
+        Event::Webhook(WebhookEvent::Pinged(webhook::Pinged { webhook_id: w, at: t })),
     ]
 }
 

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! Given/when/then tests: one per transition and invariant of the meeting (DESIGN section 3).
+//! Given/when/then tests: one per transition and invariant of the meeting (docs/api.md, docs/events.md).
 
 use zoom_core::meeting::command::{JoinRequest, MeetingPatch, ScheduleMeeting};
 use zoom_core::meeting::*;
@@ -741,4 +741,115 @@ fn join_token_for_a_removed_user_is_forbidden() {
     given.push(left(2, "bob", LeftReason::Removed));
     let err = grant(given, admin_app(), join_request(|_| {})).unwrap_err();
     assert_eq!(err.code(), "participant_removed");
+}
+
+/// A patch of `settings` changes the members it sends and keeps the others.
+#[test]
+fn a_settings_patch_merges_member_by_member() {
+    let given = vec![scheduled_with(|e| {
+        e.settings.mute_upon_entry = false;
+        e.settings.auto_recording = AutoRecording::Cloud;
+    })];
+    MeetingTest::given(given)
+        .when(patch(|p| {
+            p.settings = Some(SettingsPatch {
+                allow_join_before_host: Some(true),
+                ..SettingsPatch::default()
+            })
+        }))
+        .then_state(|m| {
+            assert!(m.settings.allow_join_before_host);
+            assert!(!m.settings.mute_upon_entry, "an unsent member keeps its value");
+            assert_eq!(m.settings.auto_recording, AutoRecording::Cloud);
+        });
+    // Sending the values the meeting already has changes nothing, so nothing is appended.
+    MeetingTest::given(vec![scheduled()])
+        .when(patch(|p| {
+            p.settings = Some(SettingsPatch {
+                mute_upon_entry: Some(MeetingSettings::default().mute_upon_entry),
+                ..SettingsPatch::default()
+            })
+        }))
+        .then_expect(vec![]);
+}
+
+/// A join token's host claim makes its holder the host only when it names the meeting's host.
+#[test]
+fn a_host_claim_of_anyone_but_the_host_is_an_attendee() {
+    let mut given = live_with_host();
+    given[0] = scheduled_with(|e| e.waiting_room = false);
+    MeetingTest::given(given)
+        .when(MeetingCommand::Redeem {
+            claims: claims("mallory", "host", 7),
+        })
+        .then_state(|m| assert_eq!(m.participant(&pid(7)).unwrap().role, Role::Attendee));
+    // Nor does it open a scheduled meeting that only the host may start.
+    MeetingTest::given(vec![scheduled()])
+        .when(MeetingCommand::Redeem {
+            claims: claims("mallory", "host", 7),
+        })
+        .then_error("meeting_not_started");
+}
+
+/// Topics and display names refuse control characters.
+#[test]
+fn control_characters_are_refused_in_topics_and_names() {
+    for topic in ["a\u{0}b", "line\nbreak", "esc\u{1b}[31m", "c1\u{85}"] {
+        MeetingTest::given_nothing()
+            .when(MeetingCommand::Schedule(ScheduleMeeting {
+                topic: topic.into(),
+                ..schedule()
+            }))
+            .then_invalid("topic");
+        MeetingTest::given(vec![scheduled()])
+            .when(patch(|p| p.topic = Some(topic.into())))
+            .then_invalid("topic");
+    }
+    assert!(command::validate::display_name("Bob\u{7}").is_err());
+    assert_eq!(command::validate::display_name(" Bob ").unwrap(), "Bob");
+}
+
+/// A recording report is bounded: at most 100 files, each key and size within limits.
+#[test]
+fn recording_reports_are_bounded() {
+    let mut given = live_with_host();
+    given.extend([recording_started(1), recording_stopped(1)]);
+    let file = |key: &str, size: u64| RecordingFile {
+        file_type: FileType::Chat,
+        storage_key: key.into(),
+        size_bytes: size,
+    };
+    let complete = |files: Vec<RecordingFile>, duration_seconds: u64| MeetingCommand::CompleteRecording {
+        recording_id: rid(1),
+        duration_seconds,
+        files,
+    };
+    MeetingTest::given(given.clone())
+        .when(complete(vec![file("k", 1); 101], 1))
+        .then_invalid("files");
+    MeetingTest::given(given.clone())
+        .when(complete(vec![file("k", 1), file("a\nb", 1)], 1))
+        .then_invalid("files[1].storage_key");
+    MeetingTest::given(given.clone())
+        .when(complete(vec![file("k", 1 << 60)], 1))
+        .then_invalid("files[0].size_bytes");
+    MeetingTest::given(given.clone())
+        .when(complete(vec![], u64::MAX))
+        .then_invalid("duration_seconds");
+    MeetingTest::given(given)
+        .when(complete(vec![file("k", 1); 100], 1))
+        .then_state(|m| assert_eq!(m.recordings[0].files.len(), 100));
+}
+
+/// `start_url` is for the host and for apps of the account, never another user.
+#[test]
+fn the_start_url_is_shown_to_the_host_and_apps() {
+    MeetingTest::given(vec![scheduled()])
+        .when(patch(|p| p.topic = Some("x".into())))
+        .then_state(|m| {
+            assert!(m.shows_start_url_to(&host_user()));
+            assert!(m.shows_start_url_to(&admin_app()));
+            assert!(!m.shows_start_url_to(&other_user()));
+            assert!(!m.shows_start_url_to(&foreign_app()));
+        });
 }

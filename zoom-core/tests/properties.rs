@@ -33,8 +33,25 @@ fn arb_webhook_event() -> impl Strategy<Value = WebhookEvent> {
                 events: vec!["meeting.started".into()],
                 secret: "whsec_AAAA".into(),
                 created_at,
+                url_validation: created_at.timestamp() % 2 == 0,
             })
         ),
+        (id.clone(), at.clone(), prop::option::of(0u8..3), any::<bool>()).prop_map(|(webhook_id, at, url, events)| {
+            WebhookEvent::Updated(webhook::Updated {
+                webhook_id,
+                url: url.map(|n| format!("https://hooks.example.com/{n}")),
+                events: events.then(|| vec!["meeting.ended".into()]),
+                at,
+            })
+        }),
+        (id.clone(), at.clone(), 0u8..3).prop_map(|(webhook_id, at, n)| WebhookEvent::UrlValidated(
+            webhook::UrlValidated {
+                webhook_id,
+                url: format!("https://hooks.example.com/{n}"),
+                at,
+            }
+        )),
+        (id.clone(), at.clone()).prop_map(|(webhook_id, at)| WebhookEvent::Pinged(webhook::Pinged { webhook_id, at })),
         (id.clone(), at.clone()).prop_map(|(webhook_id, rotated_at)| WebhookEvent::SecretRotated(
             webhook::SecretRotated {
                 webhook_id,
@@ -100,7 +117,7 @@ proptest! {
         let row = recorded(new);
         let signer = FileUrlSigner::new("https://files.test/rec/", b"key".to_vec());
         let now = Utc::now();
-        match (catalogue::body(&row, &signer, now), catalogue::body_text(&row, &signer, now)) {
+        match (zoom_core::webhook_body::body(&row, &signer, now), zoom_core::webhook_body::body_text(&row, &signer, now)) {
             (Some((name, value)), Some((same_name, text))) => {
                 prop_assert_eq!(name, same_name);
                 prop_assert_eq!(serde_json::to_string(&value).unwrap(), text);
@@ -119,12 +136,17 @@ proptest! {
         }
     }
 
-    /// The same holds for webhook subscriptions.
+    /// The same holds for webhook subscriptions, and however often a secret is rotated, the
+    /// kept rotated-out secrets are only those still within their own 24 hours at the latest
+    /// rotation.
     #[test]
     fn webhook_apply_never_panics(events in prop::collection::vec(arb_webhook_event(), 0..40)) {
         let mut state: Option<Subscription> = None;
         for (i, e) in events.iter().enumerate() {
             webhook::apply(&mut state, e, i as u64 + 1);
+            if let (Some(s), WebhookEvent::SecretRotated(r)) = (&state, e) {
+                prop_assert!(s.previous_secrets.iter().all(|(_, until)| *until > r.rotated_at));
+            }
         }
     }
 

@@ -71,6 +71,15 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
+    /// 413 `payload_too_large`: the body is larger than [`crate::ApiConfig::body_limit`].
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this server accepts",
+        )
+    }
+
     /// 500 `internal_error`. The cause is logged here and never shown to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -112,7 +121,7 @@ impl Problem {
 impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Self {
         let status = match &e {
-            DomainError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            DomainError::Invalid { .. } | DomainError::InvalidCursor { .. } => StatusCode::BAD_REQUEST,
             DomainError::InsufficientScope(_) | DomainError::Forbidden { .. } => StatusCode::FORBIDDEN,
             DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
             DomainError::Conflict { .. } => StatusCode::CONFLICT,
@@ -120,12 +129,13 @@ impl From<DomainError> for Problem {
             DomainError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         };
         let detail = match &e {
-            DomainError::Invalid { message, .. } => message.clone(),
+            DomainError::Invalid { message, .. } | DomainError::InvalidCursor { message } => message.clone(),
             other => other.to_string(),
         };
         let problem = Problem::new(status, e.code(), detail);
         match e {
             DomainError::Invalid { field, .. } => problem.with_field(field),
+            DomainError::InvalidCursor { .. } => problem.with_field("cursor"),
             _ => problem,
         }
     }
@@ -149,17 +159,43 @@ impl From<EngineError> for Problem {
                     "too many concurrent changes to this resource; retry",
                 )
             }
-            EngineError::Store(StoreError::Unavailable(reason)) => {
-                tracing::error!(%reason, "store unavailable");
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is unavailable; retry later",
-                )
-            }
+            EngineError::Store(e) => match store_unavailable(&e) {
+                Some(problem) => {
+                    tracing::error!(error = %e, "store unavailable");
+                    problem
+                }
+                None => Problem::internal(&e),
+            },
             other => Problem::internal(&other),
         }
     }
+}
+
+/// 503 `store_unavailable` for a store that cannot serve now, with a detail that says which
+/// way (the store's own message, which may name files or hosts, is logged, never shown); `None`
+/// for the other store errors, which are internal (a corrupt row, a bug).
+fn store_unavailable(e: &StoreError) -> Option<Problem> {
+    let detail = match e {
+        StoreError::Unavailable(_) => "the store is temporarily unavailable; retry later",
+        StoreError::Full(_) => {
+            "the store's disk is full: nothing was written, and changes are refused until an operator frees space"
+        }
+        StoreError::ReadOnly(_) => {
+            "the store is read-only: nothing was written, and changes are refused until an operator makes it writable"
+        }
+        StoreError::Io(_) => {
+            "the store's disk reported an I/O error: nothing was written; an operator has been alerted"
+        }
+        StoreError::Conflict { .. }
+        | StoreError::DuplicateIdempotencyKey
+        | StoreError::Corrupt { .. }
+        | StoreError::Invalid(_) => return None,
+    };
+    Some(Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        detail,
+    ))
 }
 
 impl IntoResponse for Problem {
@@ -174,5 +210,60 @@ impl IntoResponse for Problem {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(e: StoreError) -> Problem {
+        EngineError::Store(e).into()
+    }
+
+    /// Every way a store cannot serve is 503 `store_unavailable`; only a transient failure says
+    /// to retry, and no detail leaks the store's own message.
+    #[test]
+    fn store_failures_are_503_store_unavailable_with_their_own_detail() {
+        for (e, says) in [
+            (
+                StoreError::Unavailable("database is locked at /srv/x.db".into()),
+                "retry later",
+            ),
+            (StoreError::Full("database or disk is full".into()), "disk is full"),
+            (
+                StoreError::ReadOnly("attempt to write a readonly database".into()),
+                "read-only",
+            ),
+            (StoreError::Io("disk I/O error".into()), "I/O error"),
+        ] {
+            let full = matches!(e, StoreError::Full(_) | StoreError::ReadOnly(_));
+            let p = problem(e);
+            assert_eq!(p.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(p.code(), "store_unavailable");
+            assert!(p.detail.contains(says), "{}", p.detail);
+            assert!(
+                !p.detail.contains("/srv") && !p.detail.contains("database"),
+                "{}",
+                p.detail
+            );
+            if full {
+                assert!(!p.detail.contains("retry"), "{}", p.detail);
+            }
+        }
+    }
+
+    /// A corrupt row or a bad store request is an internal error, not a 503.
+    #[test]
+    fn other_store_errors_are_internal() {
+        let corrupt = StoreError::Corrupt {
+            row: "mtg_a@1".into(),
+            reason: "bad json".into(),
+        };
+        for e in [corrupt, StoreError::Invalid("empty append".into())] {
+            let p = problem(e);
+            assert_eq!(p.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(p.code(), "internal_error");
+        }
     }
 }

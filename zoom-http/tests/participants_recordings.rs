@@ -468,12 +468,19 @@ async fn recording_lifecycle() {
         .send(&app)
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // The recording itself is no resource of the seam's: only its actions are.
     let a = post(format!("/v1/media/recordings/{rec}"))
         .token("media")
         .json(json!({}))
         .send(&app)
         .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = get(format!("/v1/media/recordings/{rec}:complete"))
+        .token("media")
+        .send(&app)
+        .await;
     assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers["allow"], "POST");
 
     let a = get(format!("/v1/recordings/{rec}")).token("alice").send(&app).await;
     assert_eq!(a.status, StatusCode::OK);

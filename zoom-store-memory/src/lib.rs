@@ -9,7 +9,7 @@
 //! use std::sync::Arc;
 //! use zoom_core::{Engine, EngineConfig, clock::{SystemClock, SystemEntropy}};
 //! let store = Arc::new(zoom_store_memory::MemoryStore::new());
-//! let engine = Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), EngineConfig::default())
+//! let engine = Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())))
 //!     .await
 //!     .unwrap();
 //! assert!(engine.jwks()["keys"].as_array().is_some());
@@ -188,6 +188,13 @@ impl EventStore for MemoryStore {
 
     async fn get_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         Ok(self.lock().idempotency.get(key).cloned())
+    }
+
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let n = inner.idempotency.len();
+        inner.idempotency.retain(|_, r| r.created_at >= before);
+        Ok((n - inner.idempotency.len()) as u64)
     }
 
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError> {

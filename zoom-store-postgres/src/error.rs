@@ -68,23 +68,53 @@ pub enum Error {
     NoRuntime,
 }
 
-/// Maps a native error of a store call to the portable kind, by kind: data that PostgreSQL
-/// reports as damaged (SQLSTATE class XX, data corrupted or index corrupted) is `Corrupt` (an
-/// operator must look; `what` names what was being read or written); text PostgreSQL cannot
-/// store (a NUL character) is `Invalid`; anything else (connection lost, server shutting down,
-/// serialization or deadlock failure, disk full) is `Unavailable` (retry later). Unique
-/// violations are mapped at their call sites, where it is known which constraint a statement can
-/// break.
+/// Maps a native error of a store call to the portable kind, by its SQLSTATE (never by
+/// message):
+///
+/// | SQLSTATE | `StoreError` |
+/// |---|---|
+/// | class 08 (connection lost, refused, protocol), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 57014 query cancelled, 40001 serialization failure, 40P01 deadlock, 55P03 lock not available, 53200 out of memory, 53300 too many connections; and a connection that closed with no SQLSTATE | `Unavailable`: retry |
+/// | 53100 disk full | `Full` |
+/// | 25006 read-only SQL transaction (a hot standby, `default_transaction_read_only`) | `ReadOnly` |
+/// | class 58 (58030 I/O error, 58P01 undefined file, …) | `Io` |
+/// | XX001 data corrupted, XX002 index corrupted | `Corrupt` (`what` names what was read or written) |
+/// | 22021, 22P05 (text PostgreSQL cannot store, such as a NUL character) | `Invalid` |
+/// | anything else | `Unavailable` |
+///
+/// Unique violations are mapped at their call sites ([`unique_violation`]), where the
+/// constraint's name says which key was taken.
 pub(crate) fn store_error(what: &str, e: &tokio_postgres::Error) -> StoreError {
-    match e.code() {
-        Some(c) if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED => StoreError::Corrupt {
+    let reason = || format!("{what}: {}", detail(e));
+    let Some(code) = e.code() else {
+        return StoreError::Unavailable(reason());
+    };
+    let is = |states: &[SqlState]| states.contains(code);
+    if is(&[SqlState::DATA_CORRUPTED, SqlState::INDEX_CORRUPTED]) {
+        StoreError::Corrupt {
             row: what.to_owned(),
             reason: e.to_string(),
-        },
-        Some(c) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER => {
-            StoreError::Invalid(format!("{what}: {}", detail(e)))
         }
-        _ => StoreError::Unavailable(format!("{what}: {}", detail(e))),
+    } else if is(&[
+        SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+        SqlState::UNTRANSLATABLE_CHARACTER,
+    ]) {
+        StoreError::Invalid(reason())
+    } else if is(&[SqlState::DISK_FULL]) {
+        StoreError::Full(reason())
+    } else if is(&[SqlState::READ_ONLY_SQL_TRANSACTION]) {
+        StoreError::ReadOnly(reason())
+    } else if is(&[
+        SqlState::SYSTEM_ERROR,
+        SqlState::IO_ERROR,
+        SqlState::UNDEFINED_FILE,
+        SqlState::DUPLICATE_FILE,
+    ]) {
+        StoreError::Io(reason())
+    } else {
+        // Connection exceptions (class 08), shutdowns (57P01–57P03), cancellations,
+        // serialization failures and deadlocks, resource limits other than the disk: the
+        // statement did not take effect, and a retry after a moment may well succeed.
+        StoreError::Unavailable(reason())
     }
 }
 
@@ -119,4 +149,23 @@ pub(crate) fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
 /// A pool that gave no connection (server unreachable, pool exhausted past its wait timeout).
 pub(crate) fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
     StoreError::Unavailable(format!("no PostgreSQL connection: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The SQLSTATEs the mapping names are the ones PostgreSQL documents.
+    #[test]
+    fn the_named_sqlstates_are_the_documented_codes() {
+        use tokio_postgres::error::SqlState;
+        for (state, code) in [
+            (SqlState::DISK_FULL, "53100"),
+            (SqlState::READ_ONLY_SQL_TRANSACTION, "25006"),
+            (SqlState::IO_ERROR, "58030"),
+            (SqlState::SYSTEM_ERROR, "58000"),
+            (SqlState::ADMIN_SHUTDOWN, "57P01"),
+            (SqlState::DATA_CORRUPTED, "XX001"),
+        ] {
+            assert_eq!(state.code(), code);
+        }
+    }
 }

@@ -342,6 +342,11 @@ impl EventStore for PostgresStore {
         self.with(move |c| async move { sql::put_idempotency(&c, &record).await })
             .await
     }
+
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with(move |c| async move { sql::prune_idempotency(&c, before).await })
+            .await
+    }
 }
 
 #[async_trait]

@@ -328,6 +328,13 @@ pub(crate) async fn put_idempotency<C: GenericClient>(c: &C, record: &Idempotenc
     insert_idempotency(c, record).await
 }
 
+/// Deletes the idempotency records created before `before`.
+pub(crate) async fn prune_idempotency<C: GenericClient>(c: &C, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    execute(c, "DELETE FROM idempotency WHERE created_at < $1", &[&before])
+        .await
+        .map_err(|e| store_error("prune idempotency records", &e))
+}
+
 /// Up to `limit` events of a stream from `from_version`, in version order.
 pub(crate) async fn read_stream<C: GenericClient>(
     c: &C,

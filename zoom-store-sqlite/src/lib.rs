@@ -2,11 +2,16 @@
 //! that implements [`EventStore`] and [`DeliveryStore`], so an `Arc<SqliteStore>` is an
 //! `Arc<dyn zoom_core::store::Store>`.
 //!
-//! Opening is synchronous and needs no async runtime. Writes go to one dedicated writer thread
-//! that commits concurrent appends in groups (one transaction, one savepoint per append, so a
-//! conflicting append fails alone); reads go to a small pool of reader threads, each with its own
-//! connection. Async methods complete through `futures` oneshot channels, so they work under
-//! tokio, under `futures::executor::block_on`, or any other executor, and never block it.
+//! Opening is synchronous and needs no async runtime. There is one writer connection: a write
+//! commits inline on the caller's thread when the writer is idle (a lone caller pays one
+//! `BEGIN … COMMIT`, no thread hand-off), and goes to the writer thread when it is busy, which
+//! commits concurrent appends in groups (one transaction, one savepoint per append, so a
+//! conflicting append fails alone). Point reads run inline on an idle reader connection; scans
+//! go to a small pool of reader threads, each with its own connection. What waits goes through
+//! `futures` oneshot channels, so the store works under tokio, under
+//! `futures::executor::block_on`, or any other executor, and never waits for a lock another
+//! caller holds (an inline commit holds the caller's thread for that one commit, as long as a
+//! `NORMAL` commit takes: tens of microseconds).
 //!
 //! An acknowledged write is committed. With the default [`Synchronous::Normal`] it survives a
 //! crash of the process; with [`Synchronous::Full`] it also survives a power loss. See
@@ -31,7 +36,7 @@
 //!     store,
 //!     Arc::new(SystemClock),
 //!     Arc::new(SystemEntropy),
-//!     EngineConfig::default(),
+//!     zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())),
 //! ))
 //! .unwrap();
 //! assert!(engine.jwks()["keys"].as_array().is_some());
@@ -56,7 +61,11 @@ use zoom_core::id::WebhookId;
 use zoom_core::store::*;
 
 pub use error::Error;
-use worker::{Counters, Readers, WriteJob};
+use worker::{Counters, Readers, WriteJob, Writer};
+
+/// The largest `read_stream` limit that runs inline: the page the engine loads a stream's tail
+/// with. A larger one is a scan.
+const INLINE_STREAM_READ: usize = 1000;
 
 /// SQLite's `synchronous` setting: how hard a commit pushes to disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +104,7 @@ pub struct Options {
     writer_cache_kib: u32,
     reader_cache_kib: u32,
     checkpoint_interval: Duration,
+    inline_commits: Option<bool>,
 }
 
 impl Default for Options {
@@ -107,6 +117,7 @@ impl Default for Options {
             writer_cache_kib: 16 * 1024,
             reader_cache_kib: 2 * 1024,
             checkpoint_interval: Duration::from_millis(100),
+            inline_commits: None,
         }
     }
 }
@@ -163,6 +174,20 @@ impl Options {
         self
     }
 
+    /// Whether a write may commit inline on the caller's thread when the writer is idle
+    /// (default: on with [`Synchronous::Normal`], off with `FULL` and `EXTRA`, where a commit
+    /// waits for an `fsync` that should not hold an async runtime's thread, and the hand-off to
+    /// the writer thread costs little beside it). Off, every write goes through the writer
+    /// thread's queue and group commit.
+    pub fn inline_commits(mut self, inline: bool) -> Self {
+        self.inline_commits = Some(inline);
+        self
+    }
+
+    fn inline(&self) -> bool {
+        self.inline_commits.unwrap_or(self.synchronous == Synchronous::Normal)
+    }
+
     /// The durability mode.
     pub fn synchronous_mode(&self) -> Synchronous {
         self.synchronous
@@ -191,6 +216,9 @@ pub struct WriteStats {
     pub transactions: u64,
     /// Writes (appends, enqueues, …) run in them.
     pub writes: u64,
+    /// Of those, the writes committed inline on their caller's thread (each in a transaction
+    /// of its own) because the writer was idle; the others went through the writer thread.
+    pub inline: u64,
     /// Checkpoints the checkpointer thread ran (write-ahead log pages copied into the database).
     pub checkpoints: u64,
 }
@@ -198,7 +226,8 @@ pub struct WriteStats {
 /// The SQLite store. Dropping it finishes the queued writes and closes the file.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    writer: Option<Arc<Writer>>,
+    queue: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     readers: Option<Arc<Readers>>,
     /// Dropped to stop the checkpointer thread.
     checkpointer: Option<mpsc::Sender<()>>,
@@ -266,10 +295,16 @@ impl SqliteStore {
         let counters = Arc::new(Counters::default());
         let (write_tx, write_rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let max_batch = options.max_batch;
-        let writer_counters = counters.clone();
+        let writer = Arc::new(Writer::new(
+            writer,
+            options.inline(),
+            options.busy_timeout,
+            counters.clone(),
+        ));
+        let thread_writer = writer.clone();
         let handle = std::thread::Builder::new()
             .name("zoom-sqlite-writer".into())
-            .spawn(move || worker::run_writer(writer, write_rx, max_batch, writer_counters))
+            .spawn(move || worker::run_writer(thread_writer, write_rx, max_batch))
             .map_err(|source| Error::Thread { what: "writer", source })?;
         threads.push(handle);
         let conn = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
@@ -286,7 +321,8 @@ impl SqliteStore {
         threads.push(handle);
         Ok(SqliteStore {
             path,
-            writer: Some(write_tx),
+            writer: Some(writer),
+            queue: Some(write_tx),
             readers: Some(readers),
             checkpointer: Some(stop),
             threads,
@@ -305,6 +341,7 @@ impl SqliteStore {
         WriteStats {
             transactions: self.counters.transactions.load(Ordering::Relaxed),
             writes: self.counters.jobs.load(Ordering::Relaxed),
+            inline: self.counters.inline.load(Ordering::Relaxed),
             checkpoints: self.counters.checkpoints.load(Ordering::Relaxed),
         }
     }
@@ -314,15 +351,27 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        worker::write(self.writer.as_ref(), f).await
+        worker::write(self.writer.as_deref(), self.queue.as_ref(), f).await
     }
 
+    /// A point read (one row, or a stream's events a command loads): inline when a reader
+    /// connection is idle.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        worker::read(self.readers.as_deref(), f).await
+        worker::read(self.readers.as_deref(), true, f).await
+    }
+
+    /// A scan (pages of the log, lists): always on a reader thread, so a long read never holds
+    /// the caller's thread.
+    async fn scan<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        worker::read(self.readers.as_deref(), false, f).await
     }
 }
 
@@ -348,6 +397,7 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the queues lets the threads finish what is queued and return; joining them
         // closes every connection, so the file is complete and unlocked when drop returns.
+        self.queue = None;
         self.writer = None;
         self.readers = None;
         self.checkpointer = None;
@@ -370,12 +420,16 @@ impl EventStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let stream = stream_id.clone();
-        self.read(move |conn| sql::read_stream(conn, &stream, from_version, limit))
-            .await
+        let read = move |conn: &Connection| sql::read_stream(conn, &stream, from_version, limit);
+        if limit <= INLINE_STREAM_READ {
+            self.read(read).await
+        } else {
+            self.scan(read).await
+        }
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read(move |conn| sql::read_all(conn, after_position, limit)).await
+        self.scan(move |conn| sql::read_all(conn, after_position, limit)).await
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
@@ -394,7 +448,7 @@ impl EventStore for SqliteStore {
 
     async fn query_index(&self, query: &IndexQuery) -> Result<Vec<IndexEntry>, StoreError> {
         let query = query.clone();
-        self.read(move |conn| sql::query_index(conn, &query)).await
+        self.scan(move |conn| sql::query_index(conn, &query)).await
     }
 
     async fn resolve_link(&self, key: &str) -> Result<Option<StreamId>, StoreError> {
@@ -409,6 +463,10 @@ impl EventStore for SqliteStore {
 
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError> {
         self.write(move |conn| sql::put_idempotency(conn, &record)).await
+    }
+
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.write(move |conn| sql::prune_idempotency(conn, before)).await
     }
 }
 
@@ -426,7 +484,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        self.read(move |conn| sql::due(conn, now, limit)).await
+        self.scan(move |conn| sql::due(conn, now, limit)).await
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -450,7 +508,7 @@ impl DeliveryStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<(u64, DeliveryAttempt)>, StoreError> {
         let subscription = subscription_id.clone();
-        self.read(move |conn| sql::attempts(conn, &subscription, before, limit))
+        self.scan(move |conn| sql::attempts(conn, &subscription, before, limit))
             .await
     }
 

@@ -12,7 +12,7 @@ use zoom_core::event::{RecordedEvent, StreamId};
 use zoom_core::id::{AccountId, EventId, Name, WebhookId};
 use zoom_core::store::*;
 
-use crate::error::{is_constraint, store_error};
+use crate::error::{Constraint, constraint, store_error};
 
 /// A `u64` as an SQLite integer; values past `i64::MAX` (limits like `usize::MAX`) saturate.
 fn int(v: u64) -> i64 {
@@ -207,14 +207,12 @@ pub(crate) fn append(conn: &Connection, request: AppendRequest) -> Result<Append
                     e.payload,
                     e.metadata,
                 ])
-                .map_err(|x| {
-                    if is_constraint(&x) {
-                        // The version was checked above by the only writer, so the constraint
-                        // that can break is the unique event id.
-                        StoreError::Invalid(format!("event {} is already stored", e.event_id))
-                    } else {
-                        err(x)
-                    }
+                .map_err(|x| match constraint(&x) {
+                    // The events table has two unique keys, (stream, version) and the event
+                    // id; the version was checked above under the write lock, so a unique
+                    // violation is the event id.
+                    Some(Constraint::Unique) => StoreError::Invalid(format!("event {} is already stored", e.event_id)),
+                    _ => err(x),
                 })?;
             last_position = u64::try_from(conn.last_insert_rowid()).unwrap_or(0);
             if first_position == 0 {
@@ -226,12 +224,16 @@ pub(crate) fn append(conn: &Connection, request: AppendRequest) -> Result<Append
         if first_position == 0 {
             first_position = head_position(conn)? + 1;
         }
+        // Most commands (a join, a leave) leave the list row as it was: the `WHERE` skips the
+        // update then, so the commit writes no page of the index table or its indexes.
         conn.prepare_cached(
             "INSERT INTO stream_index (stream_id, kind, account_id, owner, state, time, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (stream_id) DO UPDATE SET
                 kind = excluded.kind, account_id = excluded.account_id, owner = excluded.owner,
-                state = excluded.state, time = excluded.time",
+                state = excluded.state, time = excluded.time
+             WHERE kind IS NOT excluded.kind OR account_id IS NOT excluded.account_id
+                OR owner IS NOT excluded.owner OR state IS NOT excluded.state OR time IS NOT excluded.time",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -277,18 +279,23 @@ fn insert_idempotency(conn: &Connection, record: &IdempotencyRecord) -> Result<(
             ])
         })
         .map(|_| ())
-        .map_err(|e| {
-            if is_constraint(&e) {
-                StoreError::DuplicateIdempotencyKey
-            } else {
-                store_error("idempotency record", &e)
-            }
+        .map_err(|e| match constraint(&e) {
+            Some(Constraint::Unique) => StoreError::DuplicateIdempotencyKey,
+            _ => store_error("idempotency record", &e),
         })
 }
 
 /// Stores an idempotency record for a request that appended nothing.
 pub(crate) fn put_idempotency(conn: &Connection, record: &IdempotencyRecord) -> Result<(), StoreError> {
     insert_idempotency(conn, record)
+}
+
+/// Deletes the idempotency records created before `before`.
+pub(crate) fn prune_idempotency(conn: &Connection, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    conn.prepare_cached("DELETE FROM idempotency WHERE created_at < ?1")
+        .and_then(|mut s| s.execute([micros(before)]))
+        .map(|n| n as u64)
+        .map_err(|e| store_error("prune idempotency records", &e))
 }
 
 /// Up to `limit` events of a stream from `from_version`, in version order.

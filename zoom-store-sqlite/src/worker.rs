@@ -1,17 +1,27 @@
-//! The store's threads: one writer that commits in groups, and a pool of readers.
+//! The store's threads and the inline fast paths: one writer connection that commits either
+//! inline on the caller's thread (when it is idle) or in groups on the writer thread (when it
+//! is busy), and a pool of reader connections.
 //!
-//! Async callers never touch SQLite themselves: they send a job over a channel and await a
-//! `futures` oneshot that the thread completes, so no runtime thread ever blocks on disk and the
-//! library needs no runtime at all (`futures::executor::block_on` works as well as tokio).
+//! Async callers never wait for a lock held by another caller: a write runs inline only when
+//! the writer connection's mutex is free, no write is queued and SQLite's write lock is free
+//! at once (`BEGIN IMMEDIATE` with no busy wait); otherwise it is sent to the writer thread and
+//! awaited through a `futures` oneshot. So a lone caller's command is one `BEGIN … COMMIT` on
+//! its own thread (no wake-up of another thread), concurrent callers still share commits, and
+//! the library needs no runtime at all (`futures::executor::block_on` works as well as tokio).
+//! Point reads (a stream's version, a snapshot, a link, …) run inline on an idle reader
+//! connection in the same way; scans go to the reader threads.
 //!
-//! Group commit: the writer takes the first waiting job, then every job already queued behind it
-//! (up to `max_batch`), and runs them all in one `BEGIN IMMEDIATE … COMMIT`. Each job runs in its
-//! own savepoint, so one that fails (a stale expected version, a duplicate idempotency key) is
-//! rolled back alone and the others in the batch still commit. Replies are sent only after the
-//! commit returned: an acknowledged write is a committed write.
+//! Group commit: the writer thread takes the first waiting job, then every job already queued
+//! behind it (up to `max_batch`), and runs them all in one `BEGIN IMMEDIATE … COMMIT`. Each job
+//! runs in its own savepoint, so one that fails (a stale expected version, a duplicate
+//! idempotency key) is rolled back alone and the others in the batch still commit. An inline
+//! write is a batch of one without the savepoint: it rolls back the whole transaction when it
+//! fails. Either way replies are sent only after the commit returned: an acknowledged write is
+//! a committed write. Both paths hold the one writer connection, so positions (rowids) are
+//! assigned in commit order.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
 use std::time::Duration;
 
 use futures::channel::oneshot;
@@ -67,41 +77,155 @@ where
 pub(crate) struct Counters {
     pub(crate) transactions: AtomicU64,
     pub(crate) jobs: AtomicU64,
+    pub(crate) inline: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
 }
 
-/// Sends a write to the writer thread and awaits its committed result.
-pub(crate) async fn write<T, F>(tx: Option<&mpsc::Sender<Box<dyn WriteJob>>>, f: F) -> Result<T, StoreError>
+/// The one writer connection, shared by inline writes and the writer thread.
+pub(crate) struct Writer {
+    conn: Mutex<Connection>,
+    /// Jobs sent to the writer thread and not yet taken into a batch: while there are any, new
+    /// writes queue behind them instead of going inline, so they are never overtaken.
+    queued: AtomicUsize,
+    /// Whether writes may run inline at all ([`crate::Options::inline_commits`]).
+    inline: bool,
+    /// The busy timeout the connection waits with, restored after an inline `BEGIN`.
+    busy_timeout: Duration,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, inline: bool, busy_timeout: Duration, counters: Arc<Counters>) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            queued: AtomicUsize::new(0),
+            inline,
+            busy_timeout,
+            counters,
+        }
+    }
+
+    /// Locks the connection. A job that panicked while holding it may have left a transaction
+    /// open; nothing of it was acknowledged, so it is rolled back.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| {
+            let conn = poisoned.into_inner();
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            conn
+        })
+    }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, Connection>> {
+        match self.conn.try_lock() {
+            Ok(conn) => Some(conn),
+            Err(TryLockError::WouldBlock) => None,
+            Err(TryLockError::Poisoned(_)) => Some(self.lock()),
+        }
+    }
+}
+
+/// What an inline attempt did.
+enum Inline<T, F> {
+    /// It ran and committed, or failed: the caller's answer.
+    Done(Result<T, StoreError>),
+    /// The writer was busy (another caller, the writer thread, another process): queue it.
+    Busy(F),
+}
+
+/// Runs `f` inline when the writer is idle: its mutex free, nothing queued, and SQLite's write
+/// lock taken without waiting.
+fn try_inline<T, F>(writer: &Writer, f: F) -> Inline<T, F>
+where
+    F: FnOnce(&Connection) -> Result<T, StoreError>,
+{
+    if !writer.inline || writer.queued.load(Ordering::Acquire) > 0 {
+        return Inline::Busy(f);
+    }
+    let Some(conn) = writer.try_lock() else {
+        return Inline::Busy(f);
+    };
+    // Another process (a backup, the sqlite3 shell) may hold the write lock: then the writer
+    // thread waits for it with the busy timeout, not the caller's thread.
+    let begun = conn
+        .busy_timeout(Duration::ZERO)
+        .and_then(|()| exec(&conn, "BEGIN IMMEDIATE"));
+    let restored = conn.busy_timeout(writer.busy_timeout);
+    match (begun, restored) {
+        (Ok(()), Ok(())) => {}
+        (Err(e), _) if is_busy(&e) => return Inline::Busy(f),
+        (Err(e), _) | (Ok(()), Err(e)) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            return Inline::Done(Err(store_error("begin a write transaction", &e)));
+        }
+    }
+    writer.counters.jobs.fetch_add(1, Ordering::Relaxed);
+    writer.counters.inline.fetch_add(1, Ordering::Relaxed);
+    writer.counters.transactions.fetch_add(1, Ordering::Relaxed);
+    let result = f(&conn);
+    let outcome = match &result {
+        Ok(_) => exec(&conn, "COMMIT").map_err(|e| store_error("commit", &e)),
+        // The job's own error wins; its writes go with the transaction.
+        Err(_) => Ok(()),
+    };
+    if (result.is_err() || outcome.is_err()) && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    Inline::Done(result.and_then(|v| outcome.map(|()| v)))
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs a write inline when the writer is idle, else sends it to the writer thread; returns its
+/// committed result.
+pub(crate) async fn write<T, F>(
+    writer: Option<&Writer>,
+    tx: Option<&mpsc::Sender<Box<dyn WriteJob>>>,
+    f: F,
+) -> Result<T, StoreError>
 where
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
+    let writer = writer.ok_or_else(closed)?;
+    let f = match try_inline(writer, f) {
+        Inline::Done(result) => return result,
+        Inline::Busy(f) => f,
+    };
     let (reply, answer) = oneshot::channel();
-    tx.ok_or_else(closed)?
-        .send(Box::new(Op { f, reply }))
-        .map_err(|_| closed())?;
+    writer.queued.fetch_add(1, Ordering::AcqRel);
+    if tx.ok_or_else(closed)?.send(Box::new(Op { f, reply })).is_err() {
+        writer.queued.fetch_sub(1, Ordering::AcqRel);
+        return Err(closed());
+    }
     // A dropped reply means the writer thread is gone (it panicked or the store closed).
     answer.await.map_err(|_| closed())?
 }
 
 /// The writer thread's loop: it ends when every sender is dropped.
-pub(crate) fn run_writer(
-    conn: Connection,
-    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
-    max_batch: usize,
-    counters: Arc<Counters>,
-) {
+pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn WriteJob>>, max_batch: usize) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(max_batch);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
+        // Waits for an inline write in progress; the jobs queued meanwhile join this batch.
+        let conn = writer.lock();
         while batch.len() < max_batch {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        writer.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        writer.counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        writer.counters.transactions.fetch_add(1, Ordering::Relaxed);
         commit_batch(&conn, &mut batch);
     }
 }
@@ -203,7 +327,15 @@ struct Dispatch {
 /// The reader threads' shared front door.
 pub(crate) struct Readers {
     state: Mutex<Dispatch>,
+    /// Reader `i`'s connection: its thread locks it for every job it runs, and an inline read
+    /// locks it after taking `i` off the idle stack (so the two never contend).
+    conns: Arc<Vec<Mutex<Connection>>>,
     inboxes: Vec<mpsc::Sender<ReadJob>>,
+}
+
+fn lock_conn(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A read leaves nothing half-done on its connection; a panic in one leaves it usable.
+    conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Readers {
@@ -218,21 +350,25 @@ impl Readers {
             inboxes.push(tx);
             receivers.push(rx);
         }
+        let conns: Arc<Vec<Mutex<Connection>>> = Arc::new(connections.into_iter().map(Mutex::new).collect());
         let readers = Arc::new(Readers {
             state: Mutex::new(Dispatch {
-                idle: (0..connections.len()).rev().collect(),
+                idle: (0..conns.len()).rev().collect(),
                 waiting: Default::default(),
             }),
+            conns: conns.clone(),
             inboxes,
         });
-        let mut threads = Vec::with_capacity(connections.len());
-        for (i, (conn, inbox)) in connections.into_iter().zip(receivers).enumerate() {
+        let mut threads = Vec::with_capacity(conns.len());
+        for (i, inbox) in receivers.into_iter().enumerate() {
             // The thread holds a weak handle: the pool (and with it every inbox sender) is
-            // dropped with the store, which is what tells the threads to stop.
+            // dropped with the store, which is what tells the threads to stop. The connections
+            // close when the last thread holding them ends.
             let pool = Arc::downgrade(&readers);
+            let conns = conns.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("zoom-sqlite-reader-{i}"))
-                .spawn(move || run_reader(i, conn, inbox, pool))?;
+                .spawn(move || run_reader(i, &conns[i], inbox, pool))?;
             threads.push(handle);
         }
         Ok((readers, threads))
@@ -254,31 +390,62 @@ impl Readers {
             }
         }
     }
+
+    /// Runs `f` on the caller's thread with an idle reader's connection, if one is idle.
+    fn try_inline<T, F>(&self, f: F) -> Result<Result<T, StoreError>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let Some(i) = self.lock().idle.pop() else {
+            return Err(f);
+        };
+        let result = f(&lock_conn(&self.conns[i]));
+        // Give the reader back: to a read that queued meanwhile (its thread runs it), or idle.
+        let mut state = self.lock();
+        match state.waiting.pop_front() {
+            Some(job) => {
+                if let Err(mpsc::SendError(job)) = self.inboxes[i].send(job) {
+                    state.waiting.push_front(job);
+                }
+            }
+            None => state.idle.push(i),
+        }
+        Ok(result)
+    }
 }
 
-/// Sends a read to the pool and awaits its result.
-pub(crate) async fn read<T, F>(readers: Option<&Readers>, f: F) -> Result<T, StoreError>
+/// Runs a read and returns its result: a point read (`inline`) on the caller's thread when a
+/// reader connection is idle, anything else (and a point read when all are busy) on a reader
+/// thread.
+pub(crate) async fn read<T, F>(readers: Option<&Readers>, inline: bool, f: F) -> Result<T, StoreError>
 where
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
+    let readers = readers.ok_or_else(closed)?;
+    let f = if inline {
+        match readers.try_inline(f) {
+            Ok(result) => return result,
+            Err(f) => f,
+        }
+    } else {
+        f
+    };
     let (reply, answer) = oneshot::channel();
-    readers
-        .ok_or_else(closed)?
-        .dispatch(Box::new(move |conn: &Connection| -> Deliver {
-            let result = f(conn);
-            Box::new(move || {
-                let _ = reply.send(result);
-            })
-        }))?;
+    readers.dispatch(Box::new(move |conn: &Connection| -> Deliver {
+        let result = f(conn);
+        Box::new(move || {
+            let _ = reply.send(result);
+        })
+    }))?;
     answer.await.map_err(|_| closed())?
 }
 
 /// A reader thread's loop: runs what arrives in its inbox, then whatever waits in the shared
 /// queue, then marks itself idle. Ends when the store drops its inbox.
-fn run_reader(me: usize, conn: Connection, inbox: mpsc::Receiver<ReadJob>, pool: std::sync::Weak<Readers>) {
+fn run_reader(me: usize, conn: &Mutex<Connection>, inbox: mpsc::Receiver<ReadJob>, pool: std::sync::Weak<Readers>) {
     while let Ok(job) = inbox.recv() {
-        let mut deliver = job(&conn);
+        let mut deliver = job(&lock_conn(conn));
         loop {
             let Some(readers) = pool.upgrade() else {
                 deliver();
@@ -297,7 +464,7 @@ fn run_reader(me: usize, conn: Connection, inbox: mpsc::Receiver<ReadJob>, pool:
             drop(readers);
             deliver();
             match next {
-                Some(job) => deliver = job(&conn),
+                Some(job) => deliver = job(&lock_conn(conn)),
                 None => break,
             }
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures::executor::block_on;
 use proptest::prelude::*;
 use rusqlite::Connection;
+use zoom_core::Engine;
 use zoom_core::clock::{ManualClock, SeededEntropy};
 use zoom_core::engine::{EngineError, MeetingQuery, PageRequest};
 use zoom_core::event::StreamId;
@@ -15,7 +16,6 @@ use zoom_core::id::MeetingId;
 use zoom_core::meeting::{MeetingCommand, ScheduleMeeting};
 use zoom_core::store::{EventStore, StoreError};
 use zoom_core::testing::kit::{admin_app, t0};
-use zoom_core::{Engine, EngineConfig};
 use zoom_store_sqlite::{Error, SqliteStore};
 
 fn db(dir: &tempfile::TempDir) -> PathBuf {
@@ -27,7 +27,7 @@ fn engine(store: Arc<SqliteStore>) -> Engine {
         store,
         Arc::new(ManualClock::new(t0())),
         Arc::new(SeededEntropy::new(7)),
-        EngineConfig::default(),
+        zoom_core::testing::kit::engine_config(),
     ))
     .unwrap()
 }
@@ -43,7 +43,10 @@ fn schedule(engine: &Engine, topic: &str) -> MeetingId {
         settings: None,
         host_id: Some("alice".into()),
     });
-    block_on(engine.execute(&admin_app(), None, command, None)).unwrap().id
+    block_on(engine.execute(&admin_app(), None, command, None))
+        .unwrap()
+        .id
+        .clone()
 }
 
 /// Writes a row behind the store's back, as a damaged disk or a newer build would.

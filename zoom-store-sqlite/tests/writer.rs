@@ -333,3 +333,66 @@ fn a_database_without_wal_is_refused() {
         other => panic!("expected WalUnavailable, got {other:?}"),
     }
 }
+
+/// A lone caller's writes commit inline on its own thread, each in its own transaction; with
+/// inline commits off (and by default in `FULL`) they all go through the writer thread.
+#[test]
+fn a_lone_caller_commits_inline_unless_turned_off() {
+    for (options, inline) in [
+        (Options::default(), true),
+        (Options::default().inline_commits(false), false),
+        (Options::default().synchronous(Synchronous::Full), false),
+    ] {
+        let store = TempStore::with(options.clone());
+        for v in 0..10u64 {
+            block_on(store.append(append("mtg_lone", v, v))).unwrap();
+        }
+        let stats = store.write_stats();
+        assert_eq!((stats.writes, stats.transactions), (10, 10), "{options:?}");
+        assert_eq!(stats.inline, if inline { 10 } else { 0 }, "{options:?}");
+        let all = block_on(store.read_all(0, 100)).unwrap();
+        let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
+        assert_eq!(positions, (1..=10).collect::<Vec<_>>(), "{options:?}");
+    }
+}
+
+/// An inline append that fails half-way (its second event's id is already stored) leaves
+/// nothing behind, and so does a stale expected version; the next append goes on normally.
+#[test]
+fn a_failed_inline_append_leaves_nothing() {
+    let store = TempStore::new();
+    block_on(store.append(append("mtg_a", 0, 1))).unwrap();
+    let mut torn = append("mtg_b", 0, 2);
+    torn.events.push(event(1));
+    assert!(matches!(block_on(store.append(torn)), Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        block_on(store.append(append("mtg_a", 0, 3))),
+        Err(StoreError::Conflict { actual: 1, .. })
+    ));
+    let b = StreamId::new("mtg_b").unwrap();
+    assert_eq!(block_on(store.stream_version(&b)).unwrap(), 0);
+    block_on(store.append(append("mtg_b", 0, 4))).unwrap();
+    let all = block_on(store.read_all(0, 100)).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(store.write_stats().inline, 4);
+}
+
+/// While another process holds the write lock an append does not wait on the caller's thread:
+/// it queues for the writer thread, and commits once the lock is released.
+#[test]
+fn a_write_locked_elsewhere_queues_instead_of_blocking_the_caller() {
+    let store = TempStore::new();
+    let blocker = Connection::open(store.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    block_on(async {
+        let mut write = pin!(store.append(append("mtg_q", 0, 1)));
+        // The first poll returns at once (pending) rather than waiting out the busy timeout.
+        let started = std::time::Instant::now();
+        assert!(futures::poll!(&mut write).is_pending());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        blocker.execute_batch("COMMIT").unwrap();
+        write.await.unwrap();
+    });
+    let stats = store.write_stats();
+    assert_eq!((stats.writes, stats.inline), (1, 0));
+}

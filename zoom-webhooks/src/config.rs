@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use zoom_core::webhook::address::AllowList;
 
-use crate::WebhookError;
+use crate::guard::{Resolver, SystemResolver};
 
-/// The default retry schedule of DESIGN section 8: the delays after the first, second, …
+use crate::error::WebhookError;
+
+/// The default retry schedule of docs/webhooks.md: the delays after the first, second, …
 /// failed attempt.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "1s,5s,30s,5m,30m,6h,24h";
 
@@ -14,7 +18,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "1s,5s,30s,5m,30m,6h,24h";
 pub const USER_AGENT: &str = concat!("zoom-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// Settings of a [`Worker`](crate::Worker). Start from [`WorkerConfig::default`] (the defaults of
-/// DESIGN section 8) and change what the deployment needs.
+/// docs/webhooks.md) and change what the deployment needs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Delays before each retry: a delivery gets `1 + retry_schedule.len()` attempts per round.
@@ -57,6 +61,9 @@ pub struct WorkerConfig {
     /// The checkpoint name in the outbox; two workers with different names deliver everything
     /// twice. Default `zoom-webhooks`.
     pub consumer: String,
+    /// Resolves host names at connect time (the SSRF rules apply to every answer). Default
+    /// [`SystemResolver`].
+    pub resolver: Arc<dyn Resolver>,
 }
 
 impl Default for WorkerConfig {
@@ -77,6 +84,7 @@ impl Default for WorkerConfig {
             max_response_bytes: 4096,
             batch_size: 512,
             consumer: "zoom-webhooks".to_owned(),
+            resolver: Arc::new(SystemResolver),
         }
     }
 }

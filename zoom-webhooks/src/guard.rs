@@ -1,13 +1,21 @@
 //! The connect-time SSRF guard.
 //!
-//! A subscription URL was checked when it was created, but a host name can resolve to anything
-//! later (DNS rebinding). So every address is checked again where the connection is made:
-//! literal addresses before the request ([`check_destination`]), and every resolved address
-//! inside the HTTP client's resolver ([`GuardedResolver`]), which drops refused addresses and
-//! fails when none is left. Because the client connects only to what the resolver returns, no
-//! second lookup can hand it a different answer.
+//! A subscription URL is checked when it is created ([`check_subscription_url`]: its literal
+//! address, or every address its host name resolves to then), but a host name can resolve to
+//! anything later (DNS rebinding). So every address is checked again where the connection is
+//! made: literal addresses before the request ([`check_destination`]), and every resolved
+//! address inside the HTTP client's resolver ([`GuardedResolver`]), which drops refused
+//! addresses and fails when none is left. Because the client connects only to what the resolver
+//! returns, no second lookup can hand it a different answer.
+//!
+//! Name resolution goes through the [`Resolver`] seam ([`SystemResolver`] by default), so tests
+//! can point a name at any address. No error of this module names an address a host name
+//! resolved to: the error is shown to the subscriber, who must not learn the inside of the
+//! network from it.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -19,12 +27,13 @@ pub enum GuardError {
     /// The URL does not parse or is not http(s) with a host.
     #[error("destination refused: {0}")]
     BadUrl(String),
-    /// The address is loopback, private or otherwise non-public, and not allow-listed.
-    #[error("destination refused: {host} is {ip}, a non-public address not on the allow-list")]
+    /// The address is loopback, private or otherwise non-public, and not allow-listed. The
+    /// message names the host as the subscriber wrote it, never the address a name resolved to.
+    #[error("destination refused: {host} is a non-public address not on the allow-list")]
     Forbidden {
         /// The host as written in the URL or given to the resolver.
         host: String,
-        /// The refused address.
+        /// The refused address (for the operator; not in the message).
         ip: IpAddr,
     },
     /// The host name resolved to no address the rules allow (or to none at all).
@@ -89,17 +98,81 @@ pub fn filter_addresses(
     }
 }
 
-/// A DNS resolver for the HTTP client that resolves with the system resolver (through tokio)
-/// and passes only addresses the allow-list accepts.
+/// What a [`Resolver`] returns: the addresses of a host name, or why there are none.
+pub type Lookup = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send + 'static>>;
+
+/// Resolves host names: the seam between the SSRF rules and DNS.
+///
+/// Called at subscribe time and at every connection; may be called concurrently. An `Err` or an
+/// empty list means the name has no address now.
+pub trait Resolver: Send + Sync + std::fmt::Debug + 'static {
+    /// The addresses of `host` (a name, never a literal address).
+    fn lookup(&self, host: &str) -> Lookup;
+}
+
+/// The system resolver (`getaddrinfo`, through tokio).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemResolver;
+
+impl Resolver for SystemResolver {
+    fn lookup(&self, host: &str) -> Lookup {
+        let host = host.to_owned();
+        Box::pin(async move {
+            // The port is a placeholder: the connector puts the URL's port on each address.
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            Ok(found.map(|a| a.ip()).collect())
+        })
+    }
+}
+
+/// Checks a subscription URL when it is created or changed: a literal address as
+/// [`check_destination`] does, and a host name by resolving it now and refusing it when any
+/// answer is non-public and not allow-listed. A name that does not resolve now is let through:
+/// it is checked again, resolved, at every connection.
+///
+/// # Errors
+/// [`GuardError::BadUrl`] or [`GuardError::Forbidden`] (naming the host, not the address).
+pub async fn check_subscription_url(
+    url: &url::Url,
+    allow: &AllowList,
+    resolver: &dyn Resolver,
+) -> Result<(), GuardError> {
+    check_destination(url, allow)?;
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let Ok(found) = resolver.lookup(host).await else {
+        return Ok(());
+    };
+    match found.into_iter().find(|ip| allow.refuses(*ip)) {
+        Some(ip) => Err(GuardError::Forbidden {
+            host: host.to_owned(),
+            ip,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A DNS resolver for the HTTP client that resolves through a [`Resolver`] and passes only
+/// addresses the allow-list accepts.
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
     allow: Arc<AllowList>,
+    resolver: Arc<dyn Resolver>,
 }
 
 impl GuardedResolver {
-    /// A resolver enforcing `allow`.
+    /// A resolver enforcing `allow` over the system resolver.
     pub fn new(allow: AllowList) -> Self {
-        Self { allow: Arc::new(allow) }
+        Self::with(allow, Arc::new(SystemResolver))
+    }
+
+    /// A resolver enforcing `allow` over `resolver`.
+    pub fn with(allow: AllowList, resolver: Arc<dyn Resolver>) -> Self {
+        Self {
+            allow: Arc::new(allow),
+            resolver,
+        }
     }
 }
 
@@ -107,12 +180,12 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow = Arc::clone(&self.allow);
         let host = name.as_str().to_owned();
+        let lookup = self.resolver.lookup(&host);
         Box::pin(async move {
-            // The port is a placeholder: the connector puts the URL's port on each address.
-            let found = tokio::net::lookup_host((host.as_str(), 0))
+            let found = lookup
                 .await
                 .map_err(|e| GuardError::Resolve(format!("cannot resolve {host}: {e}")))?;
-            let kept = filter_addresses(&host, found, &allow)?;
+            let kept = filter_addresses(&host, found.into_iter().map(|ip| SocketAddr::new(ip, 0)), &allow)?;
             let addrs: Addrs = Box::new(kept.into_iter());
             Ok(addrs)
         })

@@ -3,7 +3,7 @@
 //! A [`Worker`] follows the engine's log from a durable checkpoint. Every event of the webhook
 //! catalogue that an active subscription of the same account asks for becomes a delivery in the
 //! store's outbox, written in the same transaction that moves the checkpoint. Due deliveries are
-//! POSTed with both signature schemes of DESIGN section 8 (a fresh timestamp per attempt, the
+//! POSTed with both signature schemes of docs/webhooks.md (a fresh timestamp per attempt, the
 //! same `webhook-id` = `event_id` on every one), retried on the configured schedule with jitter,
 //! and every attempt is logged. The subscription's health follows: `degraded` after a day of
 //! failures, `disabled` after a week or on 410, `healthy` again after one success.
@@ -14,10 +14,19 @@
 //!
 //! # Layout
 //! - [`config`]: [`WorkerConfig`] and [`parse_schedule`].
-//! - `worker`: [`Worker::spawn`], the follower and the dispatcher, [`WorkerHandle`].
-//! - `policy`: the rules (retry, `Retry-After`, 410, health) as pure functions.
+//! - `worker`: [`Worker::spawn`] and [`WorkerHandle`]; `shared`: what their tasks share.
+//! - `follow`: the follower, from the log to the outbox.
+//! - `dispatch`: the dispatcher, from the outbox to lanes under the pool limits.
+//! - `attempt`: one attempt of one delivery, its record and the health it moves;
+//!   `prepared`: a subscription parsed once per version.
+//! - `policy`: the rules (which deliveries an event causes, retry, `Retry-After`, 410, health)
+//!   as pure functions.
 //! - `send`: one signed HTTP attempt; [`guard`]: the connect-time SSRF guard.
-//! - [`redeliver`]: redelivery by position or time range, and the delivery log.
+//! - [`redeliver`]: redelivery by position or time range, by delivery, or of failed ones.
+//! - [`log`]: the delivery log query (status and time filters, the engine's paging) and the
+//!   summary of the newest attempts.
+//! - `manage`: [`SelfService`], what a subscriber does beyond the engine's commands (resolved
+//!   URL checks, `:validate`, `:redeliver`, `:ping`); `validate`: the validation challenge.
 //!
 //! # Example
 //! ```
@@ -28,7 +37,7 @@
 //!
 //! let store = Arc::new(zoom_store_memory::MemoryStore::new());
 //! let engine = Arc::new(
-//!     Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), EngineConfig::default())
+//!     Engine::open(store, Arc::new(SystemClock), Arc::new(SystemEntropy), zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new("https://files.example.com/recordings", zoom_core::clock::Entropy::key_bytes(&zoom_core::clock::SystemEntropy).to_vec())))
 //!         .await
 //!         .unwrap(),
 //! );
@@ -43,45 +52,30 @@
 //! # });
 //! ```
 
+mod attempt;
 pub mod config;
+mod dispatch;
+mod error;
+mod follow;
 pub mod guard;
+pub mod log;
+mod manage;
 mod policy;
+mod prepared;
 pub mod redeliver;
 mod send;
+mod shared;
+mod validate;
 mod worker;
 
 pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedule};
-pub use redeliver::{Range, delivery_log};
+pub use error::WebhookError;
+pub use log::{DeliveryFilter, Summary, delivery_log};
+pub use manage::{MAX_REDELIVERIES, Redelivery, SelfService, SelfServiceConfig};
+pub use redeliver::Range;
 pub use worker::{Worker, WorkerHandle};
 
 /// `docs/webhooks.md`, so that its Rust snippets compile as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/webhooks.md")]
 struct WebhooksGuide;
-
-use zoom_core::EngineError;
-use zoom_core::store::StoreError;
-
-/// Why a call of this crate failed. Each variant says how the caller handles it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WebhookError {
-    /// A setting cannot work (zero pool, jitter of 1, empty range). Fix the configuration or the
-    /// request; not retryable.
-    #[error("invalid webhook worker setting: {0}")]
-    Config(String),
-    /// A retry schedule does not parse (`--webhook-retry-schedule`). Fix the flag.
-    #[error("invalid retry schedule: {0}")]
-    Schedule(String),
-    /// The HTTP client (its TLS backend) could not be built. Operator attention.
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    /// The subscription or delivery does not exist (or was deleted). HTTP 404.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The engine refused or failed; see [`EngineError`] (scope, visibility, contention).
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The store failed; retry when `Unavailable`.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}

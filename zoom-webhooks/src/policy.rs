@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use zoom_core::store::DeliveryState;
-use zoom_core::webhook::Health;
+use zoom_core::event::RecordedEvent;
+use zoom_core::files::FileUrlSigner;
+use zoom_core::store::{DeliveryState, NewDelivery};
+use zoom_core::webhook::{Health, Subscription};
 
 use crate::config::WorkerConfig;
 
@@ -110,6 +112,74 @@ pub(crate) fn health_after_failure(
     };
     // Failures only ever make health worse; only a success makes it better.
     (rank(target) > rank(current)).then_some(target)
+}
+
+/// The deliveries of one log row to the subscriptions among `subs` that want it and existed
+/// before it.
+pub(crate) fn deliveries_for(
+    row: &RecordedEvent,
+    name: &str,
+    subs: &[(u64, Subscription)],
+    signer: &FileUrlSigner,
+    now: DateTime<Utc>,
+) -> Vec<NewDelivery> {
+    let mut body: Option<Option<String>> = None;
+    let mut out = Vec::new();
+    for (created_at, sub) in subs {
+        // A subscription receives what happens after it was created, not the history before.
+        if *created_at >= row.position || !sub.wants(name) {
+            continue;
+        }
+        let text =
+            body.get_or_insert_with(|| zoom_core::webhook_body::body_text(row, signer, now).map(|(_, text)| text));
+        if text.is_none() {
+            // An event of the catalogue that does not decode cannot be sent; the store keeps it
+            // for an operator, and the worker moves on rather than stall every subscriber.
+            tracing::warn!(event_id = %row.event_id, "webhooks: event does not decode; not sent");
+            return out;
+        }
+        out.push(NewDelivery {
+            subscription_id: sub.id.clone(),
+            account_id: sub.account_id.clone(),
+            event_id: row.event_id.clone(),
+            event_type: name.to_owned(),
+            position: row.position,
+            // Filled below: copies for all but the last, which takes the text itself.
+            body: String::new(),
+            next_attempt_at: now,
+        });
+    }
+    if let (Some(Some(text)), Some((last, rest))) = (body, out.split_last_mut()) {
+        for d in rest {
+            d.body.clone_from(&text);
+        }
+        last.body = text;
+    }
+    out
+}
+
+/// The catalogue name of a ping delivery (never a subscription's choice).
+pub(crate) const PING: &str = "webhook.ping";
+
+/// The `webhook.ping` delivery of a `webhook.pinged` row to its subscription: the usual
+/// envelope, `{"data": {"webhook_id"}, "event": "webhook.ping", "event_id", "ts"}`, with the
+/// row's event id, so that a redelivery of it is recognisably the same ping.
+pub(crate) fn ping_delivery(row: &RecordedEvent, sub: &Subscription, now: DateTime<Utc>) -> NewDelivery {
+    let body = serde_json::json!({
+        "data": { "webhook_id": sub.id.as_str() },
+        "event": PING,
+        "event_id": row.event_id.as_str(),
+        "ts": row.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    NewDelivery {
+        subscription_id: sub.id.clone(),
+        account_id: sub.account_id.clone(),
+        event_id: row.event_id.clone(),
+        event_type: PING.to_owned(),
+        position: row.position,
+        body: body.to_string(),
+        next_attempt_at: now,
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Redelivery on request, and the delivery log as a subscriber sees it.
+//! Redelivery on request: by log range, by delivery, or every failed delivery of a time range.
 //!
 //! Redelivery works from the log, not only from the outbox: every event of the range that the
 //! subscription asks for is made pending, whether it was delivered, failed, or never had a
@@ -8,12 +8,12 @@
 use chrono::{DateTime, Utc};
 use zoom_core::Engine;
 use zoom_core::id::WebhookId;
-use zoom_core::principal::Principal;
-use zoom_core::store::DeliveryAttempt;
+use zoom_core::store::{Delivery, DeliveryState};
 use zoom_core::webhook::catalogue;
 
-use crate::WebhookError;
-use crate::worker::deliveries_for;
+use crate::error::WebhookError;
+use crate::log::{self, DeliveryFilter};
+use crate::policy::deliveries_for;
 
 /// The checkpoint name redelivery enqueues under. Its own name, so that it never moves the
 /// worker's checkpoint (it passes position 0, which moves nothing anyway).
@@ -89,7 +89,7 @@ pub async fn redeliver(engine: &Engine, subscription: &WebhookId, range: Range) 
             if row.account_id().as_ref() != Some(&sub.account_id) {
                 continue;
             }
-            let new = deliveries_for(row, name, &subs, engine, now);
+            let new = deliveries_for(row, name, &subs, &engine.config().file_urls, now);
             if !new.is_empty() {
                 matched.push(row.position);
                 fresh.extend(new);
@@ -124,27 +124,51 @@ pub async fn retry_delivery(engine: &Engine, delivery_id: u64) -> Result<(), Web
         .delivery(delivery_id)
         .await?
         .ok_or_else(|| WebhookError::NotFound(format!("delivery {delivery_id}")))?;
+    requeue(engine, &d).await
+}
+
+/// Makes a subscription's deliveries that are `failed` now, and whose failing attempt passes
+/// `filter` (its time range), pending again, due now. At most `max` deliveries, newest first;
+/// returns how many. Deliveries made pending by an earlier call are no longer failed, so calling
+/// again goes on where the bound stopped.
+///
+/// # Errors
+/// A store failure.
+pub async fn redeliver_failed(
+    engine: &Engine,
+    subscription: &WebhookId,
+    filter: &DeliveryFilter,
+    max: usize,
+) -> Result<u64, WebhookError> {
+    let filter = DeliveryFilter {
+        status: Some(DeliveryState::Failed),
+        ..*filter
+    };
+    let ids = log::delivery_ids(engine, subscription, &filter, SCAN_ROWS).await?;
+    let mut n = 0;
+    for id in ids {
+        if n >= max as u64 {
+            break;
+        }
+        match engine.store().delivery(id).await? {
+            Some(d) if d.state == DeliveryState::Failed && d.subscription_id == *subscription => {
+                requeue(engine, &d).await?;
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(n)
+}
+
+/// How many log rows a redelivery by status reads at most.
+const SCAN_ROWS: usize = 100_000;
+
+async fn requeue(engine: &Engine, d: &Delivery) -> Result<(), WebhookError> {
     // A subscription has one delivery per event, so its position names exactly this delivery.
     engine
         .store()
         .requeue(&d.subscription_id, d.position, d.position, engine.clock().now())
         .await?;
     Ok(())
-}
-
-/// A subscription's delivery log as `principal` may see it: attempts newest first, each with
-/// the sequence number to pass as `before` for the next page.
-///
-/// # Errors
-/// [`WebhookError::Engine`] with `NotFound` or `InsufficientScope` when the principal may not
-/// see the subscription, a store failure.
-pub async fn delivery_log(
-    engine: &Engine,
-    principal: &Principal,
-    subscription: &WebhookId,
-    before: Option<u64>,
-    limit: usize,
-) -> Result<Vec<(u64, DeliveryAttempt)>, WebhookError> {
-    engine.webhook(principal, subscription).await?;
-    Ok(engine.store().attempts(subscription, before, limit).await?)
 }

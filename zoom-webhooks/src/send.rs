@@ -1,5 +1,6 @@
 //! One HTTP attempt: build the client, sign, POST, classify the answer.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -7,9 +8,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use zoom_core::signature::{WebhookSecret, sign_request};
 use zoom_core::webhook::address::AllowList;
 
-use crate::WebhookError;
 use crate::config::{USER_AGENT, WorkerConfig};
-use crate::guard::{GuardedResolver, check_destination};
+use crate::error::WebhookError;
+use crate::guard::{GuardedResolver, Resolver, check_destination};
 
 /// Builds the delivery client: redirects never followed, no retries of its own, no proxy (a
 /// proxy would connect on our behalf and bypass the address checks), the guarded resolver,
@@ -18,14 +19,33 @@ use crate::guard::{GuardedResolver, check_destination};
 /// # Errors
 /// [`WebhookError::Client`] when the TLS backend cannot be initialised.
 pub(crate) fn client(config: &WorkerConfig) -> Result<reqwest::Client, WebhookError> {
+    build_client(
+        &config.allow,
+        Arc::clone(&config.resolver),
+        config.timeout,
+        config.max_in_flight_per_subscription.max(1),
+    )
+}
+
+/// [`client`] from its parts: the allow-list and resolver of the guard, the whole-request
+/// timeout, and how many idle connections to keep per host.
+///
+/// # Errors
+/// [`WebhookError::Client`] when the TLS backend cannot be initialised.
+pub(crate) fn build_client(
+    allow: &AllowList,
+    resolver: Arc<dyn Resolver>,
+    timeout: Duration,
+    idle_per_host: usize,
+) -> Result<reqwest::Client, WebhookError> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .dns_resolver(GuardedResolver::new(config.allow.clone()))
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
-        .pool_max_idle_per_host(config.max_in_flight_per_subscription.max(1))
+        .dns_resolver(GuardedResolver::with(allow.clone(), resolver))
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_max_idle_per_host(idle_per_host)
         // The worker owns retries (its schedule, its delivery log): no transparent replays
         // underneath, and no copy of every request kept for one.
         .retry(reqwest::retry::never().max_retries_per_request(0))
@@ -76,37 +96,9 @@ pub(crate) async fn attempt(
         Ok(u) => u,
         Err(e) => return fail(format!("destination refused: bad URL ({e})")),
     };
-    if let Err(e) = check_destination(url, allow) {
-        return fail(e.to_string());
-    }
-    // A fresh timestamp on every attempt; the id stays the event id.
-    let signed = sign_request(
-        request.secrets,
-        request.event_id,
-        now.timestamp(),
-        request.body.as_bytes(),
-    );
-    // The request is built whole and handed to `execute`: the builder would copy every header
-    // into a map of its own.
-    let mut http = reqwest::Request::new(reqwest::Method::POST, url.clone());
-    let headers = http.headers_mut();
-    headers.reserve(6);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in signed.into_pairs() {
-        // The names are constants (`from_static` keeps them without a copy); the values are
-        // moved in, not copied.
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                headers.insert(HeaderName::from_static(name), v);
-            }
-            Err(_) => return fail(format!("cannot send header {name}")),
-        }
-    }
-    *http.body_mut() = Some(request.body.into());
-    let response = client.execute(http).await;
-    let mut response = match response {
+    let mut response = match post(client, allow, url, request.event_id, request.body, request.secrets, now).await {
         Ok(r) => r,
-        Err(e) => return fail(describe(&e)),
+        Err(e) => return fail(e),
     };
     let status = response.status().as_u16();
     let retry_after = matches!(status, 429 | 503)
@@ -115,24 +107,17 @@ pub(crate) async fn attempt(
         .and_then(|v| parse_retry_after(v, now));
     // Read a small capped part of the body: enough to quote in the delivery log, never more, so
     // a receiver answering with gigabytes cannot hold a worker.
-    let mut snippet = Vec::new();
-    while snippet.len() < max_body {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = max_body - snippet.len();
-                snippet.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                return Answer {
-                    status: Some(status),
-                    latency: started.elapsed(),
-                    error: Some(format!("reading the answer: {}", describe(&e))),
-                    retry_after,
-                };
-            }
+    let snippet = match read_capped(&mut response, max_body).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Answer {
+                status: Some(status),
+                latency: started.elapsed(),
+                error: Some(e),
+                retry_after,
+            };
         }
-    }
+    };
     let latency = started.elapsed();
     let error = match status {
         200..=299 => None,
@@ -163,7 +148,59 @@ pub(crate) async fn attempt(
     }
 }
 
-fn truncate(s: &str, max_chars: usize) -> String {
+/// Checks the destination, signs `body` with both schemes (a fresh timestamp, `webhook-id` =
+/// `event_id`) and POSTs it. Redirects are not followed (the client never does).
+///
+/// # Errors
+/// Why no answer came: a refused destination, an unsendable header, a connection error or a
+/// timeout, in words for the delivery log (never naming a resolved address).
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    allow: &AllowList,
+    url: &url::Url,
+    event_id: &str,
+    body: String,
+    secrets: &[WebhookSecret],
+    now: DateTime<Utc>,
+) -> Result<reqwest::Response, String> {
+    check_destination(url, allow).map_err(|e| e.to_string())?;
+    let signed = sign_request(secrets, event_id, now.timestamp(), body.as_bytes());
+    // The request is built whole and handed to `execute`: the builder would copy every header
+    // into a map of its own.
+    let mut http = reqwest::Request::new(reqwest::Method::POST, url.clone());
+    let headers = http.headers_mut();
+    headers.reserve(6);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in signed.into_pairs() {
+        // The names are constants (`from_static` keeps them without a copy); the values are
+        // moved in, not copied.
+        let value = HeaderValue::try_from(value).map_err(|_| format!("cannot send header {name}"))?;
+        headers.insert(HeaderName::from_static(name), value);
+    }
+    *http.body_mut() = Some(body.into());
+    client.execute(http).await.map_err(|e| describe(&e))
+}
+
+/// Reads at most `max` bytes of an answer's body and drops the rest.
+///
+/// # Errors
+/// The connection failed while reading.
+pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max - out.len();
+                out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(format!("reading the answer: {}", describe(&e))),
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).filter(|c| !c.is_control()).collect()
 }
 

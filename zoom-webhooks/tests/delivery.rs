@@ -11,11 +11,12 @@ use std::time::Duration;
 use chrono::Utc;
 use common::*;
 use zoom_core::clock::{Clock, ManualClock};
+use zoom_core::engine::PageRequest;
 use zoom_core::signature::{Verifier, WebhookSecret};
 use zoom_core::store::DeliveryState;
 use zoom_core::testing::kit;
 use zoom_core::webhook::{Health, WebhookCommand};
-use zoom_webhooks::{Range, WebhookError, Worker, WorkerConfig, delivery_log};
+use zoom_webhooks::{DeliveryFilter, Range, WebhookError, Worker, WorkerConfig, delivery_log};
 
 fn verify(received: &Received, secret: &str, now: i64) -> Result<(), String> {
     let verifier = Verifier::new(WebhookSecret::parse(secret).unwrap());
@@ -535,10 +536,13 @@ async fn the_delivery_log_is_scoped_and_pruned_by_age() {
     schedule(&engine, "Logged").await;
     worker.notify();
     wait_log(&engine, &sub, 1).await;
-    let page = delivery_log(&engine, &admin(), &sub, None, 10).await.unwrap();
-    assert_eq!(page.len(), 1);
+    let all = DeliveryFilter::default();
+    let page = delivery_log(&engine, &admin(), &sub, &all, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
     assert!(
-        delivery_log(&engine, &kit::foreign_app(), &sub, None, 10)
+        delivery_log(&engine, &kit::foreign_app(), &sub, &all, &PageRequest::default())
             .await
             .is_err()
     );

@@ -19,7 +19,7 @@ async fn permissive_engine() -> Arc<Engine> {
     let everything = AllowList::new(vec![Cidr::parse("0.0.0.0/0").unwrap(), Cidr::parse("::/0").unwrap()]);
     let config = EngineConfig {
         webhook_allow: everything,
-        ..EngineConfig::default()
+        ..zoom_core::testing::kit::engine_config()
     };
     Arc::new(
         Engine::open(

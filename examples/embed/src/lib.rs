@@ -71,13 +71,14 @@ pub async fn app_with_shutdown(
     keys: ApiKeys,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> Result<Router, zoom_core::EngineError> {
-    let engine = zoom_core::Engine::open(
-        Arc::new(zoom_store_memory::MemoryStore::new()),
-        Arc::new(zoom_core::clock::SystemClock),
-        Arc::new(zoom_core::clock::SystemEntropy),
-        zoom_core::EngineConfig::default(),
-    )
-    .await?;
+    let store: Arc<dyn zoom_core::store::Store> = Arc::new(zoom_store_memory::MemoryStore::new());
+    let clock: Arc<dyn zoom_core::clock::Clock> = Arc::new(zoom_core::clock::SystemClock);
+    let entropy: Arc<dyn zoom_core::clock::Entropy> = Arc::new(zoom_core::clock::SystemEntropy);
+    // The key that signs recording file URLs is generated once and kept in the store.
+    let file_urls =
+        zoom_core::engine::stored_file_url_signer(&store, &clock, &entropy, "https://files.example.com/recordings")
+            .await?;
+    let engine = zoom_core::Engine::open(store, clock, entropy, zoom_core::EngineConfig::new(file_urls)).await?;
     let config = ApiConfig {
         shutdown,
         ..ApiConfig::default()

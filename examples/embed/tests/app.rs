@@ -52,7 +52,10 @@ async fn the_router_nests_under_a_prefix() {
                 std::sync::Arc::new(zoom_store_memory::MemoryStore::new()),
                 std::sync::Arc::new(zoom_core::clock::SystemClock),
                 std::sync::Arc::new(zoom_core::clock::SystemEntropy),
-                zoom_core::EngineConfig::default(),
+                zoom_core::EngineConfig::new(zoom_core::files::FileUrlSigner::new(
+                    "https://files.invalid/recordings",
+                    b"embed test file-url key".to_vec(),
+                )),
             )
             .await
             .unwrap(),

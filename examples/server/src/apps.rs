@@ -1,19 +1,24 @@
 //! Registered apps (OAuth clients), kept in the event log (`app.registered` on `sys_app_{id}`) so
-//! they persist with the store. Only the SHA-256 of a client secret is stored.
+//! they persist with the store, and changed through zoom-core's runner like every other stream.
+//! Only the SHA-256 of a client secret is stored.
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zoom_core::DomainError;
+use zoom_core::aggregate::{Aggregate, Context};
 use zoom_core::clock::{Clock, Entropy};
-use zoom_core::event::{Event, Metadata, NewEvent, StreamId};
-use zoom_core::id::{AccountId, EventId, Name};
+use zoom_core::engine::{EngineError, Runner, RunnerConfig};
+use zoom_core::event::{Event, StreamId};
+use zoom_core::id::{AccountId, Name};
 use zoom_core::principal::Scope;
-use zoom_core::store::{AppendRequest, Store, StoreError};
+use zoom_core::store::Store;
 use zoom_core::system::{AppRegistered, SystemEvent, app_stream};
 
 /// A registered app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct App {
     /// Its client id.
     pub client_id: Name,
@@ -49,17 +54,126 @@ pub enum AppError {
     Store(String),
 }
 
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> Self {
         AppError::Store(e.to_string())
+    }
+}
+
+/// A command on an app's stream.
+#[derive(Debug, Clone, Serialize)]
+pub enum AppCommand {
+    /// Registers the app, or re-registers it with a new secret, account, name or scopes.
+    Register {
+        /// The account it acts for.
+        account_id: AccountId,
+        /// A human-readable name.
+        name: String,
+        /// SHA-256 of the client secret, hex.
+        #[serde(skip)]
+        secret_sha256: String,
+        /// The scopes it may be granted.
+        scopes: Vec<Scope>,
+    },
+}
+
+/// The app aggregate: one system stream per app (`sys_app_{client_id}`), written by the server
+/// itself through zoom-core's runner, like every other stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppRegistry;
+
+impl Aggregate for AppRegistry {
+    type Id = Name;
+    type State = Option<App>;
+    type Command = AppCommand;
+    type Event = AppRegistered;
+    type Error = DomainError;
+
+    const KIND: &'static str = "app";
+
+    fn stream(&self, client_id: &Name) -> Result<StreamId, DomainError> {
+        StreamId::new(app_stream(client_id)).map_err(|reason| DomainError::Invalid {
+            field: "client_id".into(),
+            message: reason,
+        })
+    }
+
+    fn scope(&self, _command: &AppCommand) -> Option<Scope> {
+        Some(Scope::Admin)
+    }
+
+    fn causation(&self, _command: &AppCommand) -> String {
+        "app.register".into()
+    }
+
+    fn decide(
+        &self,
+        state: &Option<App>,
+        command: &AppCommand,
+        ctx: &Context<'_, Name>,
+    ) -> Result<Vec<AppRegistered>, DomainError> {
+        let AppCommand::Register {
+            account_id,
+            name,
+            secret_sha256,
+            scopes,
+        } = command;
+        // Registering the same app with the same secret, account and scopes again writes nothing.
+        if let Some(app) = state
+            && bool::from(app.secret_sha256.as_bytes().ct_eq(secret_sha256.as_bytes()))
+            && &app.account_id == account_id
+            && &app.scopes == scopes
+        {
+            return Ok(vec![]);
+        }
+        Ok(vec![AppRegistered {
+            client_id: ctx.id.clone(),
+            account_id: account_id.clone(),
+            name: name.clone(),
+            secret_sha256: secret_sha256.clone(),
+            scopes: scopes.clone(),
+            registered_at: ctx.now,
+        }])
+    }
+
+    fn apply(state: &mut Option<App>, event: &AppRegistered, _version: u64) {
+        *state = Some(App {
+            client_id: event.client_id.clone(),
+            account_id: event.account_id.clone(),
+            name: event.name.clone(),
+            scopes: event.scopes.clone(),
+            secret_sha256: event.secret_sha256.clone(),
+        });
+    }
+
+    fn narrow(event: Event) -> Option<AppRegistered> {
+        match event {
+            Event::System(SystemEvent::AppRegistered(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn widen(event: &AppRegistered) -> Event {
+        Event::System(SystemEvent::AppRegistered(event.clone()))
+    }
+
+    fn exists(state: &Option<App>) -> bool {
+        state.is_some()
+    }
+
+    fn account(&self, state: &Option<App>) -> Option<AccountId> {
+        state.as_ref().map(|a| a.account_id.clone())
+    }
+
+    fn snapshots(&self) -> bool {
+        false
     }
 }
 
 /// The apps of a store.
 #[derive(Clone)]
 pub struct Apps {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    runner: Arc<Runner<AppRegistry>>,
     entropy: Arc<dyn Entropy>,
 }
 
@@ -72,7 +186,11 @@ impl std::fmt::Debug for Apps {
 impl Apps {
     /// The registry over a store.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
-        Self { store, clock, entropy }
+        let runner = Runner::new(AppRegistry, store, clock, entropy.clone(), RunnerConfig::default());
+        Self {
+            runner: Arc::new(runner),
+            entropy,
+        }
     }
 
     /// The app with this client id, as last registered.
@@ -80,28 +198,7 @@ impl Apps {
     /// # Errors
     /// [`AppError`] when the store fails.
     pub async fn find(&self, client_id: &Name) -> Result<Option<App>, AppError> {
-        Ok(self.read(client_id).await?.0)
-    }
-
-    /// The app as last registered, and its stream's version.
-    async fn read(&self, client_id: &Name) -> Result<(Option<App>, u64), AppError> {
-        let stream = stream(client_id)?;
-        let rows = self.store.read_stream(&stream, 1, usize::MAX).await?;
-        let version = rows.last().map_or(0, |r| r.version);
-        let mut app = None;
-        for row in rows {
-            let event = row.decode().map_err(|e| AppError::Store(e.to_string()))?;
-            if let Event::System(SystemEvent::AppRegistered(r)) = event {
-                app = Some(App {
-                    client_id: r.client_id,
-                    account_id: r.account_id,
-                    name: r.name,
-                    scopes: r.scopes,
-                    secret_sha256: r.secret_sha256,
-                });
-            }
-        }
-        Ok((app, version))
+        Ok(self.runner.read(client_id).await?)
     }
 
     /// Registers an app, or re-registers it (a new secret or new scopes replace the old ones).
@@ -117,54 +214,14 @@ impl Apps {
         secret: &str,
         scopes: &[Scope],
     ) -> Result<(), AppError> {
-        let stream = stream(client_id)?;
-        for _ in 0..3 {
-            let (app, version) = self.read(client_id).await?;
-            if let Some(app) = app
-                && app.secret_matches(secret)
-                && &app.account_id == account_id
-                && app.scopes == scopes
-            {
-                return Ok(());
-            }
-            let event = Event::System(SystemEvent::AppRegistered(AppRegistered {
-                client_id: client_id.clone(),
-                account_id: account_id.clone(),
-                name: name.to_owned(),
-                secret_sha256: hex::encode(Sha256::digest(secret.as_bytes())),
-                scopes: scopes.to_vec(),
-                registered_at: self.clock.now(),
-            }));
-            let new = NewEvent::encode(
-                EventId::from_entropy(self.entropy.id_bytes()),
-                &event,
-                &Metadata {
-                    causation: Some("app.register".into()),
-                    ..Metadata::default()
-                },
-                self.clock.now(),
-            )
-            .map_err(|e| AppError::Store(e.to_string()))?;
-            let append = self
-                .store
-                .append(AppendRequest {
-                    stream_id: stream.clone(),
-                    expected_version: version,
-                    events: vec![new],
-                    index: None,
-                    snapshot: None,
-                    links: vec![],
-                    idempotency: None,
-                })
-                .await;
-            match append {
-                Ok(_) => return Ok(()),
-                // Another process registered at the same moment: look again.
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(AppError::Store(format!("{stream}: contention while registering")))
+        let command = AppCommand::Register {
+            account_id: account_id.clone(),
+            name: name.to_owned(),
+            secret_sha256: hex::encode(Sha256::digest(secret.as_bytes())),
+            scopes: scopes.to_vec(),
+        };
+        self.runner.execute(Some(client_id), None, &command, None).await?;
+        Ok(())
     }
 
     /// A new random client secret (`zs_` + 43 base64url characters, 256 bits).
@@ -175,8 +232,4 @@ impl Apps {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.entropy.key_bytes())
         )
     }
-}
-
-fn stream(client_id: &Name) -> Result<StreamId, AppError> {
-    StreamId::new(app_stream(client_id)).map_err(AppError::Store)
 }

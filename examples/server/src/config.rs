@@ -1,4 +1,4 @@
-//! Command-line flags and environment variables (DESIGN section 10), and what they parse into.
+//! Command-line flags and environment variables (docs/operations.md), and what they parse into.
 //!
 //! Every flag is also an environment variable `ZOOM_…`; a flag given on the command line wins.
 //! Parsing never panics: a bad value is a [`ConfigError`] that `main` prints before exiting with
@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use zoom_core::id::Name;
 use zoom_core::webhook::address::{AllowList, Cidr};
 
-/// The default retry schedule of DESIGN section 8, as zoom-webhooks defines it.
+/// The default retry schedule of docs/webhooks.md, as zoom-webhooks defines it.
 pub use zoom_webhooks::DEFAULT_RETRY_SCHEDULE;
 
 /// The account the bootstrap app belongs to unless `ZOOM_BOOTSTRAP_ACCOUNT_ID` says otherwise.
@@ -371,7 +371,7 @@ pub fn redact_url(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The store URL forms of DESIGN section 6 parse as documented.
+    /// The store URL forms of docs/operations.md parse as documented.
     #[test]
     fn store_urls() {
         assert_eq!(parse_store("sqlite://zoom.db"), Ok(StoreSpec::Sqlite("zoom.db".into())));
@@ -390,7 +390,7 @@ mod tests {
         assert!(parse_store("").is_err());
     }
 
-    /// Defaults match DESIGN section 10.
+    /// Defaults match docs/operations.md.
     #[test]
     fn defaults() {
         let args = Args::try_parse_from(["zoom-server"]);

@@ -1,5 +1,5 @@
 //! zoom-server: the runnable meeting server. It wires a store, the engine, the webhook worker,
-//! OAuth client credentials and the REST API of `zoom-http` (DESIGN section 10).
+//! OAuth client credentials and the REST API of `zoom-http` (docs/operations.md).
 //!
 //! # Layout
 //! - [`config`]: flags and environment variables, and what they parse into.
@@ -27,8 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::post;
 use zoom_core::clock::{Clock, Entropy, SystemClock, SystemEntropy};
-use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring};
-use zoom_core::files::FileUrlSigner;
+use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring, stored_file_url_signer};
 use zoom_core::principal::{Principal, Scope};
 use zoom_core::store::Store;
 use zoom_core::system::ACCESS_KEYS_STREAM;
@@ -189,18 +188,16 @@ impl Server {
             .map_err(|e| StartError::Store(e.to_string()))?
             == 0;
 
-        let access_ring =
-            load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), ACCESS_KEYS_STREAM).await?;
-        let file_key = load_or_create_ring(store.as_ref(), clock.as_ref(), entropy.as_ref(), "sys_keys_files").await?;
+        let access_ring = load_or_create_ring(&store, &clock, &entropy, ACCESS_KEYS_STREAM).await?;
+        let file_urls = stored_file_url_signer(&store, &clock, &entropy, files_url).await?;
         let engine_config = EngineConfig {
             issuer: public_url.clone(),
             sfu_url,
             webhook_allow: allow.clone(),
-            file_urls: FileUrlSigner::new(files_url, file_key.current().to_stored().material_b64.into_bytes()),
             // One server process owns a SQLite file or a memory store (docs/operations.md), so
             // reads come from the engine's cache. Never for PostgreSQL: other instances write too.
             exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
-            ..EngineConfig::default()
+            ..EngineConfig::new(file_urls)
         };
         let engine = Arc::new(Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config).await?);
         let apps = Apps::new(store, clock.clone(), entropy.clone());
@@ -250,7 +247,9 @@ impl Server {
             AUTH_CACHE_TTL,
             100_000,
         ));
-        zoom_http::router(self.engine.clone(), auth, api).merge(token_route)
+        // Merged inside zoom-http's layers, so token answers carry `x-request-id` and a wrong
+        // method on `/oauth/token` is a problem with `Allow` like on every other route.
+        zoom_http::router_with(self.engine.clone(), auth, api, token_route)
     }
 }
 

@@ -1,5 +1,5 @@
 //! `zoom-server`: serves the REST API, the media seam and `POST /oauth/token`, and delivers
-//! webhooks, on one store (DESIGN section 10).
+//! webhooks, on one store (docs/operations.md).
 //!
 //! ```sh
 //! cargo run -p zoom-server                       # 127.0.0.1:8080, SQLite at ./zoom.db

@@ -225,3 +225,29 @@ async fn an_empty_store_bootstraps_an_admin_app_once() {
         "access keys persist"
     );
 }
+
+/// The token endpoint sits behind zoom-http's layers: its answers carry `x-request-id`, and a
+/// wrong method on it is a 405 problem with `Allow`.
+#[tokio::test]
+async fn token_answers_carry_request_ids_and_wrong_methods_are_problems() {
+    let server = server_on(Arc::new(zoom_store_memory::MemoryStore::new()), &env_bootstrap()).await;
+    let req = Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "grant_type=client_credentials&client_id=admin&client_secret=pw-123",
+        ))
+        .unwrap();
+    let resp = server.router().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key("x-request-id"));
+
+    let resp = server
+        .router()
+        .oneshot(Request::get("/oauth/token").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()[header::ALLOW], "POST");
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+    assert!(resp.headers().contains_key("x-request-id"));
+}

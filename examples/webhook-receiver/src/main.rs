@@ -4,7 +4,9 @@
 //! Routes:
 //! - `POST /webhooks`: a delivery. 200 when processed (or already processed: a duplicate is
 //!   acknowledged so the sender stops retrying), 400 for missing or malformed signature headers
-//!   and timestamps more than 5 minutes away, 401 when no signature matches.
+//!   and timestamps more than 5 minutes away, 401 when no signature matches. A signed
+//!   `endpoint.url_validation` challenge (sent by `POST /v1/webhooks/{id}:validate`) is answered
+//!   with `{"plainToken", "encryptedToken"}`, the HMAC of the token under `WEBHOOK_SECRET`.
 //! - `GET /healthz`: 200.
 //!
 //! Run it with the secret the subscription returned:
@@ -29,17 +31,20 @@ use zoom_core::signature::{
     SignatureError, Verifier, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookSecret, X_ZOOM_SIGNATURE,
     X_ZOOM_TIMESTAMP,
 };
+use zoom_core::webhook::validation::{VALIDATION_EVENT, encrypted_token};
 
 /// How many recent event ids are remembered for deduplication. Retries of one event come within
 /// about a day and a half, so a bound this size is only ever hit under heavy traffic, where the
 /// oldest ids (long acknowledged) are the ones to forget.
 const REMEMBERED_IDS: usize = 100_000;
 
-/// The receiver's state: the verifier, the clock, the ids already processed.
+/// The receiver's state: the verifier, the clock, the ids already processed, and the newest
+/// secret, which answers validation challenges.
 pub struct AppState {
     verifier: Verifier,
     clock: Arc<dyn Clock>,
     seen: Mutex<Seen>,
+    newest: Option<String>,
 }
 
 #[derive(Default)]
@@ -56,7 +61,15 @@ impl AppState {
             verifier,
             clock,
             seen: Mutex::new(Seen::default()),
+            newest: None,
         }
+    }
+
+    /// Answers `endpoint.url_validation` challenges with the HMAC under `secret` (the
+    /// subscription's newest secret, as a string). Without it a challenge is refused (400).
+    pub fn answering_challenges(mut self, secret: &str) -> Self {
+        self.newest = Some(secret.to_owned());
+        self
     }
 
     /// The events processed so far, in order (`event` and `event_id`), for display and tests.
@@ -135,6 +148,9 @@ async fn webhook(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     verify(&state, &headers, &body)?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| Refusal::Body(format!("body is not JSON: {e}")))?;
+    if value["event"] == VALIDATION_EVENT {
+        return answer_challenge(&state, &value);
+    }
     let (Some(event), Some(event_id)) = (value["event"].as_str(), value["event_id"].as_str()) else {
         return Err(Refusal::Body("body lacks `event` or `event_id`".into()));
     };
@@ -156,6 +172,22 @@ async fn webhook(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     Ok((StatusCode::OK, "ok").into_response())
 }
 
+/// Answers the endpoint-validation challenge: the same `plainToken` and its HMAC under the
+/// newest secret, hex-encoded.
+fn answer_challenge(state: &AppState, value: &serde_json::Value) -> Result<Response, Refusal> {
+    let Some(plain) = value["payload"]["plainToken"].as_str() else {
+        return Err(Refusal::Body("challenge lacks `payload.plainToken`".into()));
+    };
+    let Some(secret) = &state.newest else {
+        return Err(Refusal::Body("this receiver answers no validation challenge".into()));
+    };
+    let answer = serde_json::json!({
+        "plainToken": plain,
+        "encryptedToken": encrypted_token(secret, plain),
+    });
+    Ok((StatusCode::OK, axum::Json(answer)).into_response())
+}
+
 fn secret_from_env(name: &str) -> Result<Option<WebhookSecret>, String> {
     match std::env::var(name) {
         Ok(s) => WebhookSecret::parse(&s).map(Some).map_err(|e| format!("{name}: {e}")),
@@ -166,6 +198,7 @@ fn secret_from_env(name: &str) -> Result<Option<WebhookSecret>, String> {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let secret = secret_from_env("WEBHOOK_SECRET")?.ok_or("set WEBHOOK_SECRET to the subscription's secret")?;
+    let newest = secret.as_str().to_owned();
     let mut verifier = Verifier::new(secret);
     if let Some(previous) = secret_from_env("WEBHOOK_PREVIOUS_SECRET")? {
         verifier = verifier.with_secret(previous);
@@ -175,7 +208,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("listening on http://{addr}/webhooks");
-    let state = Arc::new(AppState::new(verifier, Arc::new(SystemClock)));
+    let state = Arc::new(AppState::new(verifier, Arc::new(SystemClock)).answering_challenges(&newest));
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -204,7 +237,10 @@ mod tests {
 
     fn state() -> Arc<AppState> {
         let clock = Arc::new(ManualClock::new(Utc.timestamp_opt(NOW, 0).unwrap()));
-        Arc::new(AppState::new(Verifier::new(secret(1)).with_secret(secret(2)), clock))
+        Arc::new(
+            AppState::new(Verifier::new(secret(1)).with_secret(secret(2)), clock)
+                .answering_challenges(secret(1).as_str()),
+        )
     }
 
     fn request(secrets: &[WebhookSecret], ts: i64, body: &str, schemes: &[&str]) -> Request<Body> {
@@ -277,5 +313,31 @@ mod tests {
         assert!(s.processed().is_empty());
         let health = Request::get("/healthz").body(Body::empty()).unwrap();
         assert_eq!(status(&s, health).await, StatusCode::OK);
+    }
+
+    /// A signed challenge is answered with the HMAC of its token under the newest secret; an
+    /// unsigned one is refused like any unsigned request.
+    #[tokio::test]
+    async fn the_validation_challenge_is_answered() {
+        let s = state();
+        let challenge = zoom_core::webhook::validation::challenge_body("tok-123");
+        let response = app(Arc::clone(&s))
+            .oneshot(request(&[secret(1)], NOW, &challenge, &["zoom", "standard"]))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(answer["plainToken"], "tok-123");
+        assert!(zoom_core::webhook::validation::answer_matches(
+            secret(1).as_str(),
+            "tok-123",
+            answer["encryptedToken"].as_str().unwrap()
+        ));
+        assert_eq!(
+            status(&s, request(&[], NOW, &challenge, &[])).await,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(s.processed().is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! Folding: events into state. No business logic, cannot fail, never panics, whatever the order.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::event::MeetingEvent;
 use super::state::*;
@@ -9,37 +10,49 @@ use super::state::*;
 /// current state (out of order, duplicated, for an unknown participant) changes nothing but the
 /// version: decisions never produce such sequences, and folding must stay total for any input.
 pub fn apply(state: &mut Option<Meeting>, event: &MeetingEvent, version: u64) {
-    if let MeetingEvent::Scheduled(e) = event {
-        if state.is_none() {
-            *state = Some(Meeting {
-                id: e.meeting_id.clone(),
-                account_id: e.account_id.clone(),
-                host_id: e.host_id.clone(),
-                topic: e.topic.clone(),
-                start_time: e.start_time,
-                duration_minutes: e.duration_minutes,
-                timezone: e.timezone.clone(),
-                passcode: e.passcode.clone(),
-                waiting_room: e.waiting_room,
-                settings: e.settings.clone(),
-                state: MeetingState::Scheduled,
-                created_at: e.created_at,
-                updated_at: e.created_at,
-                started_at: None,
-                ended_at: None,
-                end_reason: None,
-                participants: Vec::new(),
-                recordings: Vec::new(),
-                removed_users: BTreeSet::new(),
-                version,
-            });
-        }
-        if let Some(m) = state.as_mut() {
-            m.version = version;
-        }
-        return;
+    match state {
+        Some(m) => apply_to(m, event, version),
+        None => *state = created(event, version),
     }
-    let Some(m) = state.as_mut() else { return };
+}
+
+/// [`apply`] to a state shared behind an [`Arc`]: changed in place when nobody else holds it,
+/// copied first otherwise (copy on write), so a command never copies a meeting nobody shares.
+pub fn apply_shared(state: &mut Option<Arc<Meeting>>, event: &MeetingEvent, version: u64) {
+    match state {
+        Some(m) => apply_to(Arc::make_mut(m), event, version),
+        None => *state = created(event, version).map(Arc::new),
+    }
+}
+
+/// The meeting a first event creates: only `meeting.scheduled` creates one.
+fn created(event: &MeetingEvent, version: u64) -> Option<Meeting> {
+    let MeetingEvent::Scheduled(e) = event else { return None };
+    Some(Meeting {
+        id: e.meeting_id.clone(),
+        account_id: e.account_id.clone(),
+        host_id: e.host_id.clone(),
+        topic: e.topic.clone(),
+        start_time: e.start_time,
+        duration_minutes: e.duration_minutes,
+        timezone: e.timezone.clone(),
+        passcode: e.passcode.clone(),
+        waiting_room: e.waiting_room,
+        settings: e.settings.clone(),
+        state: MeetingState::Scheduled,
+        created_at: e.created_at,
+        updated_at: e.created_at,
+        started_at: None,
+        ended_at: None,
+        end_reason: None,
+        participants: Participants::default(),
+        recordings: Vec::new(),
+        removed_users: BTreeSet::new(),
+        version,
+    })
+}
+
+fn apply_to(m: &mut Meeting, event: &MeetingEvent, version: u64) {
     m.version = version;
     match event {
         MeetingEvent::Scheduled(_) => {}
@@ -103,54 +116,52 @@ pub fn apply(state: &mut Option<Meeting>, event: &MeetingEvent, version: u64) {
                 });
             }
         }
-        MeetingEvent::ParticipantJoined(e) => match m.participant_mut(&e.participant_id) {
-            Some(p) => {
+        MeetingEvent::ParticipantJoined(e) => {
+            let known = m.participants.update(&e.participant_id, |p| {
                 if p.status == ParticipantStatus::Waiting {
                     p.status = ParticipantStatus::Joined;
                     p.joined_at = Some(e.joined_at);
                 }
+            });
+            if !known {
+                m.participants.push(Participant {
+                    participant_id: e.participant_id.clone(),
+                    user_id: e.user_id.clone(),
+                    subject: e.subject.clone(),
+                    display_name: e.display_name.clone(),
+                    role: e.role,
+                    status: ParticipantStatus::Joined,
+                    redeemed_at: e.joined_at,
+                    joined_at: Some(e.joined_at),
+                    left_at: None,
+                    audio_muted: e.audio_muted,
+                    video_off: e.video_off,
+                    left_reason: None,
+                    jti: e.jti.clone(),
+                });
             }
-            None => m.participants.push(Participant {
-                participant_id: e.participant_id.clone(),
-                user_id: e.user_id.clone(),
-                subject: e.subject.clone(),
-                display_name: e.display_name.clone(),
-                role: e.role,
-                status: ParticipantStatus::Joined,
-                redeemed_at: e.joined_at,
-                joined_at: Some(e.joined_at),
-                left_at: None,
-                audio_muted: e.audio_muted,
-                video_off: e.video_off,
-                left_reason: None,
-                jti: e.jti.clone(),
-            }),
-        },
+        }
         MeetingEvent::ParticipantLeft(e) => {
             let mut removed_user = None;
-            if let Some(p) = m.participant_mut(&e.participant_id)
-                && p.status != ParticipantStatus::Left
-            {
-                p.status = ParticipantStatus::Left;
-                p.left_at = Some(e.left_at);
-                p.left_reason = Some(e.reason);
-                if e.reason == LeftReason::Removed {
-                    removed_user = p.user_id.as_ref().map(|u| u.as_str().to_owned());
+            m.participants.update(&e.participant_id, |p| {
+                if p.status != ParticipantStatus::Left {
+                    p.status = ParticipantStatus::Left;
+                    p.left_at = Some(e.left_at);
+                    p.left_reason = Some(e.reason);
+                    if e.reason == LeftReason::Removed {
+                        removed_user = p.user_id.as_ref().map(|u| u.as_str().to_owned());
+                    }
                 }
-            }
+            });
             if let Some(u) = removed_user {
                 m.removed_users.insert(u);
             }
         }
         MeetingEvent::ParticipantMuted(e) => {
-            if let Some(p) = m.participant_mut(&e.participant_id) {
-                p.audio_muted = true;
-            }
+            m.participants.update(&e.participant_id, |p| p.audio_muted = true);
         }
         MeetingEvent::ParticipantRoleChanged(e) => {
-            if let Some(p) = m.participant_mut(&e.participant_id) {
-                p.role = e.role;
-            }
+            m.participants.update(&e.participant_id, |p| p.role = e.role);
         }
         MeetingEvent::RecordingStarted(e) => {
             if m.recording(&e.recording_id).is_none() {

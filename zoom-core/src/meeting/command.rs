@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::state::{MeetingSettings, RecordingFile, Role};
+use super::state::{MeetingSettings, RecordingFile, Role, SettingsPatch};
 use crate::error::DomainError;
 use crate::id::{ParticipantId, RecordingId};
 use crate::principal::Scope;
@@ -59,9 +59,9 @@ pub struct MeetingPatch {
     /// New waiting-room setting.
     #[serde(default)]
     pub waiting_room: Option<bool>,
-    /// New settings (replaces all three).
+    /// New settings: the members sent change, the others stay.
     #[serde(default)]
-    pub settings: Option<MeetingSettings>,
+    pub settings: Option<SettingsPatch>,
     /// Not changeable: present only so a clear error can name it.
     #[serde(default)]
     pub host_id: Option<String>,
@@ -155,6 +155,26 @@ impl MeetingCommand {
         }
     }
 
+    /// The command's name in causation metadata (`schedule`, `change_role`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            MeetingCommand::Schedule(_) => "schedule",
+            MeetingCommand::Update(_) => "update",
+            MeetingCommand::Cancel => "cancel",
+            MeetingCommand::End => "end",
+            MeetingCommand::Admit { .. } => "admit",
+            MeetingCommand::Remove { .. } => "remove",
+            MeetingCommand::Mute { .. } => "mute",
+            MeetingCommand::ChangeRole { .. } => "change_role",
+            MeetingCommand::StartRecording => "start_recording",
+            MeetingCommand::StopRecording => "stop_recording",
+            MeetingCommand::Redeem { .. } => "redeem",
+            MeetingCommand::Leave { .. } => "leave",
+            MeetingCommand::CompleteRecording { .. } => "complete_recording",
+            MeetingCommand::FailRecording { .. } => "fail_recording",
+        }
+    }
+
     /// Whether only the meeting's host (or an app of its account) may run it.
     pub(crate) fn needs_host_authority(&self) -> bool {
         self.required_scope() != Scope::Media
@@ -183,7 +203,7 @@ pub struct JoinRequest {
 pub mod validate {
     use super::*;
 
-    /// 1 to 200 characters, not only white space.
+    /// 1 to 200 characters, not only white space, no control characters.
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming `topic`.
@@ -192,7 +212,35 @@ pub mod validate {
         if value.trim().is_empty() || count > 200 {
             return Err(DomainError::invalid("topic", "must be 1 to 200 characters"));
         }
+        no_control("topic", value)?;
         Ok(value.to_owned())
+    }
+
+    /// The pattern (ECMA 262, as OpenAPI documents use) of a one-line text the validators
+    /// accept: no control character (C0, DEL, C1) and at least one that is not white space.
+    pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$";
+
+    /// The pattern of a display name: [`TEXT_PATTERN`] whose trimmed form has 1 to 100
+    /// characters.
+    pub const DISPLAY_NAME_PATTERN: &str = r"^[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\u0000-\u001f\u007f-\u009f]{0,98}[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+    /// The pattern of a passcode.
+    pub const PASSCODE_PATTERN: &str = "^[A-Za-z0-9@_*-]{1,10}$";
+
+    /// Every time-zone name [`timezone`] accepts.
+    pub fn timezone_names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
+    /// Refuses control characters (NUL, line breaks, escapes, ...) in a one-line text.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `field`.
+    pub fn no_control(field: &str, value: &str) -> Result<(), DomainError> {
+        if value.chars().any(char::is_control) {
+            return Err(DomainError::invalid(field, "must not contain control characters"));
+        }
+        Ok(())
     }
 
     /// An RFC 3339 instant.
@@ -247,15 +295,63 @@ pub mod validate {
         }
     }
 
-    /// 1 to 100 characters, not only white space.
+    /// 1 to 100 characters, not only white space, no control characters.
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming `display_name`.
     pub fn display_name(value: &str) -> Result<String, DomainError> {
+        no_control("display_name", value)?;
         let trimmed = value.trim();
         if trimmed.is_empty() || trimmed.chars().count() > 100 {
             return Err(DomainError::invalid("display_name", "must be 1 to 100 characters"));
         }
         Ok(trimmed.to_owned())
+    }
+
+    /// At most this many files per recording report.
+    pub const MAX_RECORDING_FILES: usize = 100;
+    /// The longest reported recording: 31 days, in seconds.
+    pub const MAX_RECORDING_SECONDS: u64 = 31 * 24 * 3600;
+    /// The largest reported file: the largest integer every JSON reader holds exactly.
+    pub const MAX_FILE_BYTES: u64 = (1 << 53) - 1;
+    /// The longest storage key, in characters.
+    pub const MAX_STORAGE_KEY: usize = 1024;
+
+    /// A recording's reported length and files: at most [`MAX_RECORDING_FILES`], each with a
+    /// storage key of 1 to [`MAX_STORAGE_KEY`] characters without control characters and a size up to
+    /// [`MAX_FILE_BYTES`].
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `duration_seconds`, `files` or the file's field.
+    pub fn recording_files(duration_seconds: u64, files: &[RecordingFile]) -> Result<(), DomainError> {
+        if duration_seconds > MAX_RECORDING_SECONDS {
+            return Err(DomainError::invalid(
+                "duration_seconds",
+                format!("must be at most {MAX_RECORDING_SECONDS}"),
+            ));
+        }
+        if files.len() > MAX_RECORDING_FILES {
+            return Err(DomainError::invalid(
+                "files",
+                format!("at most {MAX_RECORDING_FILES} files per recording"),
+            ));
+        }
+        for (i, f) in files.iter().enumerate() {
+            let field = format!("files[{i}].storage_key");
+            if f.storage_key.trim().is_empty() || f.storage_key.chars().count() > MAX_STORAGE_KEY {
+                return Err(DomainError::invalid(
+                    &field,
+                    format!("must be 1 to {MAX_STORAGE_KEY} characters"),
+                ));
+            }
+            no_control(&field, &f.storage_key)?;
+            if f.size_bytes > MAX_FILE_BYTES {
+                return Err(DomainError::invalid(
+                    &format!("files[{i}].size_bytes"),
+                    format!("must be at most {MAX_FILE_BYTES}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -31,9 +31,7 @@ pub fn decide(
     command: &MeetingCommand,
     ctx: &Context<'_>,
 ) -> Result<Vec<MeetingEvent>, DomainError> {
-    if !ctx.principal.has(command.required_scope()) {
-        return Err(DomainError::InsufficientScope(command.required_scope()));
-    }
+    // The scope was checked once, by the runner (or the test kit), before this decision.
     let meeting = match (state, command) {
         (None, MeetingCommand::Schedule(spec)) => return schedule(id, spec, ctx),
         (Some(_), MeetingCommand::Schedule(_)) => {
@@ -92,14 +90,7 @@ pub fn decide(
             files,
         } => {
             processing(meeting, recording_id)?;
-            for (i, f) in files.iter().enumerate() {
-                if f.storage_key.trim().is_empty() || f.storage_key.len() > 1024 {
-                    return Err(DomainError::invalid(
-                        &format!("files[{i}].storage_key"),
-                        "must be 1 to 1024 characters",
-                    ));
-                }
-            }
+            validate::recording_files(*duration_seconds, files)?;
             Ok(vec![MeetingEvent::RecordingCompleted(RecordingCompleted {
                 meeting_id: meeting.id.clone(),
                 recording_id: recording_id.clone(),
@@ -114,9 +105,10 @@ pub fn decide(
             message,
         } => {
             processing(meeting, recording_id)?;
-            if error_code.trim().is_empty() || error_code.len() > 100 {
+            if error_code.trim().is_empty() || error_code.chars().count() > 100 {
                 return Err(DomainError::invalid("error_code", "must be 1 to 100 characters"));
             }
+            validate::no_control("error_code", error_code)?;
             Ok(vec![MeetingEvent::RecordingFailed(RecordingFailed {
                 meeting_id: meeting.id.clone(),
                 recording_id: recording_id.clone(),
@@ -238,7 +230,7 @@ fn update(meeting: &Meeting, patch: &MeetingPatch, now: DateTime<Utc>) -> Result
         timezone: changed(timezone, &meeting.timezone),
         passcode: changed(passcode, &meeting.passcode),
         waiting_room: changed(patch.waiting_room, &meeting.waiting_room),
-        settings: changed(patch.settings.clone(), &meeting.settings),
+        settings: changed(patch.settings.map(|s| meeting.settings.merged(&s)), &meeting.settings),
         updated_at: now,
     };
     let nothing = event.topic.is_none()
@@ -331,10 +323,7 @@ fn depart(
         reason,
         left_at: now,
     })];
-    let others_joined = meeting
-        .participants
-        .iter()
-        .any(|o| o.status == ParticipantStatus::Joined && &o.participant_id != id);
+    let others_joined = meeting.participant_count() > usize::from(p.status == ParticipantStatus::Joined);
     if meeting.state == MeetingState::Live && p.status == ParticipantStatus::Joined && !others_joined {
         events.extend(end_events(meeting, EndReason::AllLeft, now, &[id]));
     }
@@ -576,8 +565,11 @@ fn redeem(
             "this user was removed from the meeting",
         ));
     }
+    // A host claim is honoured only for the meeting's host: a token minted before a change of
+    // host, or by a key that signs for anyone, makes nobody else the host.
     let role = match claims.role.as_str() {
-        "host" => Role::Host,
+        "host" if claims.sub == meeting.host_id.as_str() => Role::Host,
+        "host" => Role::Attendee,
         "co_host" => Role::CoHost,
         _ => Role::Attendee,
     };

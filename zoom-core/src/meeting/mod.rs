@@ -6,14 +6,17 @@
 //! - [`event`]: the events, past tense, with their payloads.
 //! - [`decide`](mod@decide): the business rules, `decide(state, command, context) -> events`.
 //! - [`apply`](mod@apply): the fold, total and panic-free.
+//! - [`aggregate`]: [`Meetings`], the meeting as the runner's [`Aggregate`](crate::aggregate::Aggregate).
 
+pub mod aggregate;
 pub mod apply;
 pub mod command;
 pub mod decide;
 pub mod event;
 pub mod state;
 
-pub use apply::apply;
+pub use aggregate::Meetings;
+pub use apply::{apply, apply_shared};
 pub use command::{JoinRequest, MeetingCommand, MeetingPatch, ScheduleMeeting};
 pub use decide::{Context, JoinGrant, authorize_join, decide, visible};
 pub use event::MeetingEvent;

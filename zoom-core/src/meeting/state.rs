@@ -1,6 +1,6 @@
 //! The meeting's folded state, with its participants and recordings.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,32 @@ pub struct MeetingSettings {
 
 fn yes() -> bool {
     true
+}
+
+impl MeetingSettings {
+    /// These settings with the members `patch` sends replaced, the others kept.
+    pub fn merged(&self, patch: &SettingsPatch) -> Self {
+        Self {
+            auto_recording: patch.auto_recording.unwrap_or(self.auto_recording),
+            mute_upon_entry: patch.mute_upon_entry.unwrap_or(self.mute_upon_entry),
+            allow_join_before_host: patch.allow_join_before_host.unwrap_or(self.allow_join_before_host),
+        }
+    }
+}
+
+/// A change to some of a meeting's settings: absent members stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// New automatic recording.
+    #[serde(default)]
+    pub auto_recording: Option<AutoRecording>,
+    /// New mute-upon-entry.
+    #[serde(default)]
+    pub mute_upon_entry: Option<bool>,
+    /// New allow-join-before-host.
+    #[serde(default)]
+    pub allow_join_before_host: Option<bool>,
 }
 
 impl Default for MeetingSettings {
@@ -284,7 +310,7 @@ pub struct Meeting {
     /// Why it ended.
     pub end_reason: Option<EndReason>,
     /// Every participant session, in redemption order.
-    pub participants: Vec<Participant>,
+    pub participants: Participants,
     /// Every recording, in start order.
     pub recordings: Vec<Recording>,
     /// Users the host removed: they get no new join token.
@@ -294,13 +320,15 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    /// A participant by id.
-    pub fn participant(&self, id: &ParticipantId) -> Option<&Participant> {
-        self.participants.iter().find(|p| &p.participant_id == id)
+    /// Whether `viewer` may see the meeting's `start_url`, which starts the meeting as its host:
+    /// the host, and apps (they act for the whole account and name the user they act for).
+    pub fn shows_start_url_to(&self, viewer: &crate::principal::Principal) -> bool {
+        viewer.account_id == self.account_id && (viewer.is_app() || viewer.subject == self.host_id)
     }
 
-    pub(crate) fn participant_mut(&mut self, id: &ParticipantId) -> Option<&mut Participant> {
-        self.participants.iter_mut().find(|p| &p.participant_id == id)
+    /// A participant by id.
+    pub fn participant(&self, id: &ParticipantId) -> Option<&Participant> {
+        self.participants.find(id)
     }
 
     /// A recording by id.
@@ -319,14 +347,169 @@ impl Meeting {
 
     /// How many participants are in the meeting now.
     pub fn participant_count(&self) -> usize {
-        self.participants
-            .iter()
-            .filter(|p| p.status == ParticipantStatus::Joined)
-            .count()
+        self.participants.joined()
     }
 
     /// Whether a join token's id was already redeemed here.
     pub fn redeemed(&self, jti: &TokenId) -> bool {
-        self.participants.iter().any(|p| &p.jti == jti)
+        self.participants.redeemed(jti)
+    }
+}
+
+/// Below this many sessions a lookup scans the list; from it on, maps answer in constant time.
+/// Small meetings (nearly all of them) then carry no maps at all.
+const INDEX_FROM: usize = 24;
+
+/// A meeting's participant sessions in redemption order, with what decisions ask of them kept
+/// ready: the number joined now, and (for large meetings) lookups by participant id and by join
+/// token id. Every change goes through its methods, so the counts and maps cannot drift from the
+/// list. Serialised as the plain list, so stored snapshots keep their shape.
+#[derive(Debug, Clone, Default)]
+pub struct Participants {
+    list: Vec<Participant>,
+    joined: usize,
+    index: Option<Box<Index>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Index {
+    by_id: HashMap<ParticipantId, u32>,
+    by_jti: HashMap<TokenId, u32>,
+}
+
+impl Participants {
+    /// The sessions in redemption order.
+    pub fn as_slice(&self) -> &[Participant] {
+        &self.list
+    }
+
+    /// How many sessions there are (left ones included).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// How many are joined now.
+    pub fn joined(&self) -> usize {
+        self.joined
+    }
+
+    /// The sessions in redemption order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Participant> {
+        self.list.iter()
+    }
+
+    /// A session by id.
+    pub fn find(&self, id: &ParticipantId) -> Option<&Participant> {
+        self.position(id).map(|i| &self.list[i])
+    }
+
+    /// Whether a session was created by this join token.
+    pub fn redeemed(&self, jti: &TokenId) -> bool {
+        match &self.index {
+            Some(index) => index.by_jti.contains_key(jti),
+            None => self.list.iter().any(|p| &p.jti == jti),
+        }
+    }
+
+    fn position(&self, id: &ParticipantId) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.by_id.get(id).map(|&i| i as usize),
+            None => self.list.iter().position(|p| &p.participant_id == id),
+        }
+    }
+
+    /// Adds a session (the caller checked that its id is new).
+    pub(crate) fn push(&mut self, participant: Participant) {
+        if participant.status == ParticipantStatus::Joined {
+            self.joined += 1;
+        }
+        let at = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        if let Some(index) = &mut self.index {
+            index.by_id.insert(participant.participant_id.clone(), at);
+            index.by_jti.insert(participant.jti.clone(), at);
+        }
+        self.list.push(participant);
+        if self.index.is_none() && self.list.len() >= INDEX_FROM {
+            self.index = Some(Box::new(Index::of(&self.list)));
+        }
+    }
+
+    /// Changes a session in place, keeping the joined count true.
+    pub(crate) fn update(&mut self, id: &ParticipantId, change: impl FnOnce(&mut Participant)) -> bool {
+        let Some(i) = self.position(id) else { return false };
+        let p = &mut self.list[i];
+        let was = p.status == ParticipantStatus::Joined;
+        change(p);
+        let is = p.status == ParticipantStatus::Joined;
+        match (was, is) {
+            (false, true) => self.joined += 1,
+            (true, false) => self.joined = self.joined.saturating_sub(1),
+            _ => {}
+        }
+        true
+    }
+}
+
+impl Index {
+    fn of(list: &[Participant]) -> Self {
+        let mut index = Index {
+            by_id: HashMap::with_capacity(list.len() * 2),
+            by_jti: HashMap::with_capacity(list.len() * 2),
+        };
+        for (i, p) in list.iter().enumerate() {
+            let at = u32::try_from(i).unwrap_or(u32::MAX);
+            // The first session with an id wins, as a linear scan would find it.
+            index.by_id.entry(p.participant_id.clone()).or_insert(at);
+            index.by_jti.entry(p.jti.clone()).or_insert(at);
+        }
+        index
+    }
+}
+
+impl From<Vec<Participant>> for Participants {
+    fn from(list: Vec<Participant>) -> Self {
+        let joined = list.iter().filter(|p| p.status == ParticipantStatus::Joined).count();
+        let index = (list.len() >= INDEX_FROM).then(|| Box::new(Index::of(&list)));
+        Self { list, joined, index }
+    }
+}
+
+impl PartialEq for Participants {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
+}
+
+impl Eq for Participants {}
+
+impl std::ops::Deref for Participants {
+    type Target = [Participant];
+    fn deref(&self) -> &[Participant] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Participants {
+    type Item = &'a Participant;
+    type IntoIter = std::slice::Iter<'a, Participant>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl Serialize for Participants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Participants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Participant>::deserialize(deserializer).map(Self::from)
     }
 }

@@ -1,4 +1,5 @@
-//! Given/when/then for the meeting aggregate: a transition test in three lines.
+//! AggregateTest/when/then for any aggregate: a transition test in three lines. [`MeetingTest`] is the
+//! meeting aggregate's; [`AggregateTest::of`] makes one for any other.
 //!
 //! ```
 //! use zoom_core::testing::kit::{MeetingTest, fixtures};
@@ -10,10 +11,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::aggregate::{self, Aggregate, Context};
 use crate::clock::SeededEntropy;
 use crate::error::DomainError;
 use crate::id::{MeetingId, Name};
-use crate::meeting::{self, Meeting, MeetingCommand, MeetingEvent};
+use crate::meeting::{Meeting, MeetingEvent, Meetings};
 use crate::principal::{Principal, Scope};
 
 /// The fixed instant tests run at: 2030-01-01T09:00:00Z.
@@ -191,39 +193,61 @@ pub mod fixtures {
     }
 }
 
-/// A transition test: history, caller, command.
-pub struct MeetingTest {
-    given: Vec<MeetingEvent>,
-    principal: Principal,
+/// A transition test of any aggregate: history, caller, command. Its assertions are
+/// `#[track_caller]`, so a failure points at the test's line, not at the kit.
+pub struct AggregateTest<A: Aggregate> {
+    aggregate: A,
+    id: A::Id,
+    given: Vec<A::Event>,
+    principal: Option<Principal>,
     now: DateTime<Utc>,
     seed: u64,
 }
 
-/// The result of [`MeetingTest::when`].
-pub struct Outcome {
-    before: Option<Meeting>,
-    result: Result<Vec<MeetingEvent>, DomainError>,
+/// The result of [`AggregateTest::when`].
+pub struct Outcome<A: Aggregate> {
+    before: A::State,
+    version: u64,
+    result: Result<Vec<A::Event>, DomainError>,
 }
 
-impl MeetingTest {
-    /// A test starting from these events, run by [`admin_app`] at [`t0`].
+/// The meeting aggregate's transition test.
+pub type MeetingTest = AggregateTest<Meetings>;
+
+impl AggregateTest<Meetings> {
+    /// A meeting test starting from these events on [`meeting_id`], run by [`admin_app`] at [`t0`].
     pub fn given(events: Vec<MeetingEvent>) -> Self {
-        Self {
-            given: events,
-            principal: admin_app(),
-            now: t0(),
-            seed: 1,
-        }
+        AggregateTest::of(Meetings, meeting_id(), events)
     }
 
     /// A test of a fresh meeting (no history).
     pub fn given_nothing() -> Self {
         Self::given(vec![])
     }
+}
+
+impl<A: Aggregate> AggregateTest<A> {
+    /// A test of `aggregate`'s stream `id` starting from these events, run by [`admin_app`] at [`t0`].
+    pub fn of(aggregate: A, id: A::Id, events: Vec<A::Event>) -> Self {
+        Self {
+            aggregate,
+            id,
+            given: events,
+            principal: Some(admin_app()),
+            now: t0(),
+            seed: 1,
+        }
+    }
 
     /// Runs the command as `principal` instead.
     pub fn as_principal(mut self, principal: Principal) -> Self {
-        self.principal = principal;
+        self.principal = Some(principal);
+        self
+    }
+
+    /// Runs the command as the system itself (no principal), as key rings are written.
+    pub fn as_system(mut self) -> Self {
+        self.principal = None;
         self
     }
 
@@ -233,37 +257,49 @@ impl MeetingTest {
         self
     }
 
-    /// Decides `command` against the folded history.
-    pub fn when(self, command: MeetingCommand) -> Outcome {
-        let before = meeting::fold(self.given.iter().enumerate().map(|(i, e)| (i as u64 + 1, e)));
+    /// Decides `command` against the folded history, after the same scope check the runner makes.
+    pub fn when(self, command: A::Command) -> Outcome<A> {
+        let mut before = A::State::default();
+        for (i, e) in self.given.iter().enumerate() {
+            A::apply(&mut before, e, i as u64 + 1);
+        }
+        let version = self.given.len() as u64;
         let entropy = SeededEntropy::new(self.seed);
-        let ctx = meeting::Context {
+        let ctx = Context {
+            id: &self.id,
             now: self.now,
-            principal: &self.principal,
+            principal: self.principal.as_ref(),
             entropy: &entropy,
         };
-        let result = meeting::decide(&meeting_id(), before.as_ref(), &command, &ctx);
-        Outcome { before, result }
+        let result = aggregate::authorize(&self.aggregate, &command, self.principal.as_ref())
+            .and_then(|()| self.aggregate.decide(&before, &command, &ctx).map_err(Into::into));
+        Outcome {
+            before,
+            version,
+            result,
+        }
     }
 }
 
-impl Outcome {
+impl<A: Aggregate> Outcome<A> {
     /// Asserts the decision produced exactly these events.
-    pub fn then_expect(self, expected: Vec<MeetingEvent>) {
+    #[track_caller]
+    pub fn then_expect(self, expected: Vec<A::Event>)
+    where
+        A::Event: PartialEq + std::fmt::Debug,
+    {
         match self.result {
             Ok(events) => assert_eq!(events, expected),
             Err(e) => panic!("expected events, got error {e:?}"),
         }
     }
 
-    /// Asserts the decision produced events of these types, in order.
+    /// Asserts the decision produced events of these stored types, in order.
+    #[track_caller]
     pub fn then_types(self, expected: &[&str]) -> Self {
         match &self.result {
             Ok(events) => {
-                let types: Vec<&str> = events
-                    .iter()
-                    .map(|e| crate::event::Event::Meeting(e.clone()).event_type())
-                    .collect();
+                let types: Vec<&str> = events.iter().map(|e| A::widen(e).event_type()).collect();
                 assert_eq!(types, expected);
             }
             Err(e) => panic!("expected events {expected:?}, got error {e:?}"),
@@ -271,23 +307,57 @@ impl Outcome {
         self
     }
 
+    /// Asserts the decision produced no event (an idempotent no-op).
+    #[track_caller]
+    pub fn then_nothing(self) {
+        match self.result {
+            Ok(events) => assert!(events.is_empty(), "expected no event, got {}", events.len()),
+            Err(e) => panic!("expected no event, got error {e:?}"),
+        }
+    }
+
     /// Asserts the decision was refused with this error code.
+    #[track_caller]
     pub fn then_error(self, code: &str) {
         match self.result {
-            Ok(events) => panic!("expected error {code}, got events {events:?}"),
+            Ok(events) => panic!("expected error {code}, got {} events", events.len()),
             Err(e) => assert_eq!(e.code(), code, "{e}"),
         }
     }
 
     /// Asserts the decision was refused as invalid, naming `field`.
+    #[track_caller]
     pub fn then_invalid(self, field: &str) {
         match self.result {
             Err(DomainError::Invalid { field: f, .. }) => assert_eq!(f, field),
-            other => panic!("expected invalid {field}, got {other:?}"),
+            Err(other) => panic!("expected invalid {field}, got {other:?}"),
+            Ok(events) => panic!("expected invalid {field}, got {} events", events.len()),
         }
     }
 
     /// Applies the decided events and checks the new state.
+    #[track_caller]
+    pub fn then_fold(self, check: impl FnOnce(&A::State)) {
+        let events = match self.result {
+            Ok(e) => e,
+            Err(e) => panic!("expected events, got error {e:?}"),
+        };
+        let mut state = self.before;
+        for (i, e) in events.iter().enumerate() {
+            A::apply(&mut state, e, self.version + 1 + i as u64);
+        }
+        check(&state);
+    }
+
+    /// The raw result.
+    pub fn result(self) -> Result<Vec<A::Event>, DomainError> {
+        self.result
+    }
+}
+
+impl Outcome<Meetings> {
+    /// Applies the decided events and checks the new meeting.
+    #[track_caller]
     pub fn then_state(self, check: impl FnOnce(&Meeting)) {
         let events = match self.result {
             Ok(e) => e,
@@ -296,16 +366,19 @@ impl Outcome {
         let mut state = self.before;
         let base = state.as_ref().map_or(0, |m| m.version);
         for (i, e) in events.iter().enumerate() {
-            meeting::apply(&mut state, e, base + 1 + i as u64);
+            Meetings::apply(&mut state, e, base + 1 + i as u64);
         }
         match state {
             Some(m) => check(&m),
             None => panic!("no meeting after the events"),
         }
     }
+}
 
-    /// The raw result.
-    pub fn result(self) -> Result<Vec<MeetingEvent>, DomainError> {
-        self.result
-    }
+/// Engine settings for tests: the defaults, with a fixed file-URL key (never a deployment's).
+pub fn engine_config() -> crate::engine::EngineConfig {
+    crate::engine::EngineConfig::new(crate::files::FileUrlSigner::new(
+        "https://files.invalid/recordings",
+        b"zoom-core test kit file-url key".to_vec(),
+    ))
 }

@@ -1,7 +1,7 @@
 //! A reference model of the meeting lifecycle, for proptest-state-machine, runnable against any
 //! store through the engine.
 //!
-//! The model is deliberately naive (vectors of statuses, no ids): it restates DESIGN section 3
+//! The model is deliberately naive (vectors of statuses, no ids): it restates the meeting rules of docs/api.md
 //! independently of the decision code. After every step the engine's meeting must match it, the
 //! invariants must hold, and folding the stored stream from scratch must equal the engine's state.
 //!
@@ -303,7 +303,9 @@ pub struct LifecycleTest<F>(PhantomData<F>);
 impl Sut {
     fn current(&self) -> Option<Meeting> {
         let id = self.meeting.as_ref()?;
-        block_on(self.engine.meeting(&admin_app(), id)).ok()
+        block_on(self.engine.meeting(&admin_app(), id))
+            .ok()
+            .map(|m| (*m).clone())
     }
 }
 
@@ -315,7 +317,7 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
         let clock = Arc::new(ManualClock::new(t0()));
         let config = EngineConfig {
             snapshot_every: 5,
-            ..EngineConfig::default()
+            ..super::kit::engine_config()
         };
         let engine = block_on(Engine::open(
             F::create(),
@@ -379,7 +381,7 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
                 let m = block_on(sut.engine.execute(&app, None, MeetingCommand::Schedule(spec), None))
                     .unwrap_or_else(|e| panic!("a valid schedule succeeds: {e}"));
                 return Sut {
-                    meeting: Some(m.id),
+                    meeting: Some(m.id.clone()),
                     ..sut
                 };
             }
@@ -478,7 +480,7 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
         assert_eq!(statuses, expected, "participants");
         let recordings: Vec<R> = actual.recordings.iter().map(|r| r.state).collect();
         assert_eq!(recordings, model.recordings, "recordings");
-        // Invariants of DESIGN section 3.
+        // Invariants of the meeting rules (docs/api.md).
         assert!(
             actual.recordings.iter().filter(|r| r.state == R::Recording).count() <= 1,
             "one active recording"
@@ -519,6 +521,6 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
         ))
         .unwrap_or_else(|e| panic!("cold engine opens: {e}"));
         let loaded = block_on(cold.meeting(&admin_app(), &actual.id)).unwrap_or_else(|e| panic!("cold load: {e}"));
-        assert_eq!(loaded, actual, "snapshot plus tail equals the live state");
+        assert_eq!(*loaded, actual, "snapshot plus tail equals the live state");
     }
 }

@@ -124,6 +124,19 @@ fn forbidden_v6(a: Ipv6Addr) -> bool {
         || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation 2001:db8::/32
         || (seg[0] == 0x0064 && seg[1] == 0xff9b) // NAT64 can reach IPv4 private space
         || seg[..6].iter().all(|s| *s == 0) // deprecated IPv4-compatible ::/96
+        || embedded_v4(seg).iter().any(|v4| forbidden_v4(*v4))
+}
+
+/// The IPv4 addresses a transition address carries, which its relays would reach: a 6to4
+/// address (2002::/16) carries one in bits 16-48; a Teredo address (2001:0::/32) carries its
+/// server in bits 32-64 and its client, inverted, in the last 32 bits.
+fn embedded_v4(seg: [u16; 8]) -> Vec<Ipv4Addr> {
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match seg {
+        [0x2002, a, b, ..] => vec![v4(a, b)],
+        [0x2001, 0x0000, a, b, _, _, c, d] => vec![v4(a, b), v4(!c, !d)],
+        _ => Vec::new(),
+    }
 }
 
 /// Validates a subscription URL: absolute `http` or `https`, with a host, no credentials, and no
@@ -193,11 +206,27 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            // 6to4 of 127.0.0.1 and of 10.0.0.1.
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            // Teredo with server 8.8.8.8 and client 127.0.0.1 (inverted: 80ff:fffe), and with
+            // server 192.168.0.1 and client 8.8.8.8 (inverted: f7f7:f7f7).
+            "2001:0:808:808::80ff:fffe",
+            "2001:0:c0a8:1::f7f7:f7f7",
         ];
         for ip in refused {
             assert!(is_forbidden(ip.parse().unwrap()), "{ip} should be refused");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        let public = [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            // 6to4 of 8.8.8.8, Teredo with server and client 8.8.8.8.
+            "2002:808:808::1",
+            "2001:0:808:808::f7f7:f7f7",
+        ];
+        for ip in public {
             assert!(!is_forbidden(ip.parse().unwrap()), "{ip} should be allowed");
         }
     }
@@ -218,6 +247,8 @@ mod tests {
         assert!(validate_url("http://127.0.0.1:9000/", &none).is_err());
         assert!(validate_url("http://localhost/", &none).is_err());
         assert!(validate_url("http://[::1]/", &none).is_err());
+        assert!(validate_url("http://[2002:7f00:1::1]/", &none).is_err());
+        assert!(validate_url("http://[2001:0:808:808::80ff:fffe]/", &none).is_err());
         assert!(validate_url("ftp://example.com/", &none).is_err());
         assert!(validate_url("https://user:pw@example.com/", &none).is_err());
         assert!(validate_url("not a url", &none).is_err());

@@ -25,7 +25,10 @@ impl Category {
         if *method == Method::POST
             && (path.ends_with("/joinToken")
                 || path.ends_with("/recordings:start")
-                || path.ends_with("/recordings:stop"))
+                || path.ends_with("/recordings:stop")
+                // The same actions once the router has routed the colon as a segment.
+                || path.ends_with("/recordings/:start")
+                || path.ends_with("/recordings/:stop"))
         {
             return Category::Heavy;
         }

@@ -42,7 +42,7 @@ pub use self::buckets::{Buckets, Decision, Rate};
 pub use self::category::{Category, RateLimits};
 use self::daily::DailyTally;
 pub(crate) use self::openapi::RateLimitAnswers;
-use crate::Api;
+use crate::api::Api;
 use crate::problem::Problem;
 
 /// How many accounts (and client addresses) the rate limiter tracks at most.

@@ -9,18 +9,15 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use zoom_core::id::MeetingId;
 use zoom_core::principal::Principal;
-use zoom_core::webhook::catalogue;
 
-use super::{meeting_id, path};
-use crate::Api;
-use crate::extract;
+use crate::api::Api;
+use crate::extract::{Caller, MeetingPath, NoQuery};
 use crate::problem::{Problem, ProblemDocument};
 
 /// How many events one poll reads at most.
@@ -60,26 +57,21 @@ impl Cursor {
 /// Streams the meeting's events.
 #[utoipa::path(get, path = "/v1/meetings/{id}/events", operation_id = "events.stream", tag = "meetings",
     params(
-        ("id" = String, Path, description = "`mtg_…`"),
-        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this version; without it the stream starts at now"),
+        MeetingPath,
+        ("Last-Event-ID" = Option<u64>, Header, minimum = 0, description = "Resume after this version; without it the stream starts at now"),
     ),
     responses(
         (status = 200, description = "`text/event-stream`: `id` = version in the meeting's stream, `event` = catalogue name, `data` = the webhook body", content_type = "text/event-stream", body = String),
         (status = 400, description = "Invalid Last-Event-ID", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.read`", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting", body = ProblemDocument, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["meeting.read"])))]
+    security(("oauth2" = ["meeting.read"])))]
 pub(crate) async fn stream(
     State(api): State<Api>,
+    Caller(principal): Caller,
+    MeetingPath(id): MeetingPath,
+    _: NoQuery,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let id = meeting_id(&path(id)?)?;
-    extract::Query::parse(raw.as_deref(), &[])?;
     let last = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(
@@ -146,7 +138,9 @@ pub(crate) async fn stream(
             for row in rows {
                 c.after = row.version;
                 // Events outside the webhook catalogue (mute, role change) advance the cursor only.
-                if let Some((name, body)) = catalogue::body_text(&row, &c.api.engine.config().file_urls, now) {
+                if let Some((name, body)) =
+                    zoom_core::webhook_body::body_text(&row, &c.api.engine.config().file_urls, now)
+                {
                     c.ready
                         .push_back(Event::default().id(row.version.to_string()).event(name).data(body));
                 }

@@ -1,60 +1,70 @@
 //! Participants: list, change role, admit, mute, remove.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use zoom_core::id::ParticipantId;
-use zoom_core::meeting::{Meeting, MeetingCommand, ParticipantStatus};
+use zoom_core::engine::PageRequest;
+use zoom_core::id::{MeetingId, ParticipantId};
+use zoom_core::meeting::{MeetingCommand, ParticipantStatus};
+use zoom_core::principal::Principal;
 
-use super::{meeting_id, participant_id, path, reply, split_action, unknown_action};
-use crate::Api;
-use crate::extract::{self, Query};
+use super::reply;
+use crate::api::Api;
+use crate::extract::{
+    Caller, Empty, IdempotencyKey, Json, MeetingPath, NoQuery, PAGE_PARAMS, Params, ParticipantPath, Query, QueryParams,
+};
 use crate::problem::{Problem, ProblemDocument};
 use crate::views::{ParticipantList, ParticipantPatchInput, ParticipantView};
 
-/// The participant after a command, as the answer.
-fn participant_reply(m: &Meeting, pid: &ParticipantId) -> Result<Response, Problem> {
+/// Runs `command` on the meeting and answers with the participant it touched.
+async fn run(
+    api: &Api,
+    caller: &Principal,
+    (id, pid): (&MeetingId, &ParticipantId),
+    command: MeetingCommand,
+    key: &IdempotencyKey,
+) -> Result<Response, Problem> {
+    let m = api.engine.execute(caller, Some(id), command, key.as_deref()).await?;
     let p = m
         .participant(pid)
         .ok_or_else(|| Problem::not_found(format!("participant {pid} not found")))?;
     Ok(reply(StatusCode::OK, ParticipantView::from(p)))
 }
 
+/// The filters of `GET /v1/meetings/{id}/participants`.
+pub(crate) struct ParticipantFilter(Option<ParticipantStatus>, PageRequest);
+
+impl QueryParams for ParticipantFilter {
+    const NAMES: &'static [&'static str] = &["status", PAGE_PARAMS[0], PAGE_PARAMS[1]];
+
+    fn from_query(q: &Query) -> Result<Self, Problem> {
+        let status = q
+            .get("status")
+            .map(|s| {
+                ParticipantStatus::parse(s)
+                    .ok_or_else(|| Problem::invalid_field("status", "`status` must be waiting, joined or left"))
+            })
+            .transpose()?;
+        Ok(Self(status, q.page()?))
+    }
+}
+
 /// Lists a meeting's participants.
 #[utoipa::path(get, path = "/v1/meetings/{id}/participants", operation_id = "participants.list", tag = "participants",
     params(
-        ("id" = String, Path, description = "`mtg_…`"),
-        ("status" = Option<String>, Query, description = "waiting, joined or left"),
-        ("page_size" = Option<i64>, Query, description = "1 to 300, default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        MeetingPath,
+        ("status" = Option<crate::views::ParticipantStatusView>, Query, description = "Only participants in this status"),
+        crate::openapi::PageParams,
     ),
-    responses(
-        (status = 200, description = "A page, in redemption order", body = ParticipantList),
-        (status = 400, description = "Invalid query", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.read`", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting", body = ProblemDocument, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = ["meeting.read"])))]
+    responses((status = 200, description = "A page, in redemption order", body = ParticipantList)),
+    security(("oauth2" = ["meeting.read"])))]
 pub(crate) async fn list(
     State(api): State<Api>,
-    headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Caller(caller): Caller,
+    MeetingPath(id): MeetingPath,
+    Params(ParticipantFilter(status, page)): Params<ParticipantFilter>,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let id = meeting_id(&path(id)?)?;
-    let q = Query::parse(raw.as_deref(), &["status", "page_size", "cursor"])?;
-    let status = q
-        .get("status")
-        .map(|s| {
-            ParticipantStatus::parse(s)
-                .ok_or_else(|| Problem::invalid_field("status", "`status` must be waiting, joined or left"))
-        })
-        .transpose()?;
-    let page = api.engine.participants(&principal, &id, status, &q.page()?).await?;
+    let page = api.engine.participants(&caller, &id, status, &page).await?;
     Ok(reply(
         StatusCode::OK,
         ParticipantList {
@@ -66,154 +76,90 @@ pub(crate) async fn list(
 
 /// Changes a participant's role.
 #[utoipa::path(patch, path = "/v1/meetings/{id}/participants/{pid}", operation_id = "participants.patch", tag = "participants",
-    params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
+    params(ParticipantPath, IdempotencyKey),
     request_body = ParticipantPatchInput,
     responses(
         (status = 200, description = "The participant", body = ParticipantView),
-        (status = 400, description = "Invalid body", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.write`, or not the host", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting or participant", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "The participant or meeting state forbids it", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["meeting.write"])))]
+    security(("oauth2" = ["meeting.write"])))]
 pub(crate) async fn patch(
     State(api): State<Api>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    Caller(caller): Caller,
+    ParticipantPath(id, pid): ParticipantPath,
+    _: NoQuery,
+    key: IdempotencyKey,
+    Json(input): Json<ParticipantPatchInput>,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let (id, pid) = path(ids)?;
-    let (id, pid) = (meeting_id(&id)?, participant_id(&pid)?);
-    let body = extract::bytes(body)?;
-    let input: ParticipantPatchInput = extract::json(&headers, &body)?;
-    let key = extract::idempotency_key(&headers)?;
     let command = MeetingCommand::ChangeRole {
         participant_id: pid.clone(),
         role: input.role.into(),
     };
-    let m = api
-        .engine
-        .execute(&principal, Some(&id), command, key.as_deref())
-        .await?;
-    participant_reply(&m, &pid)
+    run(&api, &caller, (&id, &pid), command, &key).await
 }
 
 /// Removes a participant; their user gets no new join token for this meeting.
 #[utoipa::path(delete, path = "/v1/meetings/{id}/participants/{pid}", operation_id = "participants.remove", tag = "participants",
-    params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
+    params(ParticipantPath, IdempotencyKey),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "Invalid body or header", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.write`, or not the host", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting or participant", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "The participant or meeting state forbids it", body = ProblemDocument, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["meeting.write"])))]
+    security(("oauth2" = ["meeting.write"])))]
 pub(crate) async fn remove(
     State(api): State<Api>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
+    Caller(caller): Caller,
+    ParticipantPath(id, pid): ParticipantPath,
+    _: NoQuery,
+    key: IdempotencyKey,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let (id, pid) = path(ids)?;
-    let (id, pid) = (meeting_id(&id)?, participant_id(&pid)?);
-    let key = extract::idempotency_key(&headers)?;
-    api.engine
-        .execute(
-            &principal,
-            Some(&id),
-            MeetingCommand::Remove { participant_id: pid },
-            key.as_deref(),
-        )
-        .await?;
+    let command = MeetingCommand::Remove { participant_id: pid };
+    api.engine.execute(&caller, Some(&id), command, key.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// `POST /v1/meetings/{id}/participants/{pid}:action`.
-pub(crate) async fn action(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
-    let (id, segment) = path(ids)?;
-    let (pid, action) = split_action(&segment)?;
-    match action {
-        "admit" => admit(api, headers, &id, pid, body).await,
-        other => Err(unknown_action(other)),
-    }
 }
 
 /// Admits a participant from the waiting room.
 #[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}:admit", operation_id = "participants.admit", tag = "participants",
-    params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
-    request_body(content = Option<Object>, description = "Empty or `{}`"),
+    params(ParticipantPath, IdempotencyKey),
+    request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
     responses(
         (status = 200, description = "The participant, now joined", body = ParticipantView),
-        (status = 400, description = "Invalid body or header", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.write`, or not the host", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting or participant", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not waiting", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "A body that is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["meeting.write"])))]
+    security(("oauth2" = ["meeting.write"])))]
 pub(crate) async fn admit(
-    api: Api,
-    headers: HeaderMap,
-    id: &str,
-    pid: &str,
-    body: Result<Bytes, BytesRejection>,
+    State(api): State<Api>,
+    Caller(caller): Caller,
+    ParticipantPath(id, pid): ParticipantPath,
+    _: NoQuery,
+    key: IdempotencyKey,
+    _: Empty,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let (id, pid) = (meeting_id(id)?, participant_id(pid)?);
-    extract::empty(&headers, &extract::bytes(body)?)?;
-    let key = extract::idempotency_key(&headers)?;
     let command = MeetingCommand::Admit {
         participant_id: pid.clone(),
     };
-    let m = api
-        .engine
-        .execute(&principal, Some(&id), command, key.as_deref())
-        .await?;
-    participant_reply(&m, &pid)
+    run(&api, &caller, (&id, &pid), command, &key).await
 }
 
 /// Mutes a participant's audio (authoritative; the SFU learns it from the event stream).
 #[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}/mute", operation_id = "participants.mute", tag = "participants",
-    params(("id" = String, Path, description = "`mtg_…`"), ("pid" = String, Path, description = "`par_…`")),
-    request_body(content = Option<Object>, description = "Empty or `{}`"),
+    params(ParticipantPath, IdempotencyKey),
+    request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
     responses(
         (status = 200, description = "The participant, muted", body = ParticipantView),
-        (status = 400, description = "Invalid body or header", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Missing `meeting.write`, or not the host", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting or participant", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not in the meeting", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "A body that is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["meeting.write"])))]
+    security(("oauth2" = ["meeting.write"])))]
 pub(crate) async fn mute(
     State(api): State<Api>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    Caller(caller): Caller,
+    ParticipantPath(id, pid): ParticipantPath,
+    _: NoQuery,
+    key: IdempotencyKey,
+    _: Empty,
 ) -> Result<Response, Problem> {
-    let principal = extract::principal(&api, &headers).await?;
-    let (id, pid) = path(ids)?;
-    let (id, pid) = (meeting_id(&id)?, participant_id(&pid)?);
-    extract::empty(&headers, &extract::bytes(body)?)?;
-    let key = extract::idempotency_key(&headers)?;
     let command = MeetingCommand::Mute {
         participant_id: pid.clone(),
     };
-    let m = api
-        .engine
-        .execute(&principal, Some(&id), command, key.as_deref())
-        .await?;
-    participant_reply(&m, &pid)
+    run(&api, &caller, (&id, &pid), command, &key).await
 }

@@ -74,7 +74,7 @@ pub async fn app_with(config: ApiConfig) -> TestApp {
         Arc::new(zoom_store_memory::MemoryStore::new()),
         clock.clone(),
         Arc::new(SeededEntropy::new(42)),
-        zoom_core::EngineConfig::default(),
+        zoom_core::testing::kit::engine_config(),
     )
     .await
     .unwrap();
@@ -233,7 +233,14 @@ pub fn conforms(method: &Method, path: &str, answer: &Answer) {
     if [405, 413, 503].contains(&answer.status.as_u16()) {
         return;
     }
-    let response = &op["responses"][answer.status.as_str()];
+    let mut response = &op["responses"][answer.status.as_str()];
+    // Shared problem answers are references into `components.responses`.
+    if let Some(name) = response["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/responses/"))
+    {
+        response = &doc()["components"]["responses"][name];
+    }
     assert!(
         !response.is_null(),
         "{method} {template} answered {} which the document does not list: {}",

@@ -69,6 +69,9 @@ impl EventStore for TempStore {
     async fn put_idempotency(&self, record: IdempotencyRecord) -> Result<(), StoreError> {
         self.store.put_idempotency(record).await
     }
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.prune_idempotency(before).await
+    }
 }
 
 #[async_trait]

@@ -215,7 +215,7 @@ pub async fn engine_with(clock: Arc<dyn Clock>) -> Arc<Engine> {
 pub async fn engine_on(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<Engine> {
     let config = EngineConfig {
         webhook_allow: loopback(),
-        ..EngineConfig::default()
+        ..zoom_core::testing::kit::engine_config()
     };
     Arc::new(
         Engine::open(store, clock, Arc::new(SeededEntropy::new(42)), config)
@@ -256,6 +256,7 @@ pub async fn subscribe_as(engine: &Engine, who: &Principal, url: &str, events: &
             WebhookCommand::Subscribe {
                 url: url.to_owned(),
                 events: events.iter().map(|e| (*e).to_owned()).collect(),
+                url_validation: false,
             },
             None,
         )
@@ -284,7 +285,7 @@ pub async fn schedule_as(engine: &Engine, who: &Principal, topic: &str) -> Meeti
         )
         .await
         .unwrap();
-    m.id
+    m.id.clone()
 }
 
 pub async fn schedule(engine: &Engine, topic: &str) -> MeetingId {

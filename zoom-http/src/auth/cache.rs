@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use zoom_core::principal::Principal;
 
-use crate::{AuthError, Authenticator};
+use super::{AuthError, Authenticator};
 
 /// Remembers accepted tokens for `ttl`, holding at most `capacity` of them.
 pub struct CachingAuthenticator<A> {

@@ -1,0 +1,64 @@
+//! What every handler shares: the engine, the authenticator and the HTTP layer's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zoom_core::Engine;
+
+use crate::auth::Authenticator;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest accepted request body in bytes; larger is 413 `payload_too_large`. Default 1 MiB.
+    pub body_limit: usize,
+    /// Longest accepted request target (path and query) in bytes; longer is 414 `uri_too_long`.
+    /// Default 8 KiB.
+    pub uri_limit: usize,
+    /// Largest accepted header section (names and values) in bytes; larger is 431
+    /// `headers_too_large`. Default 32 KiB. The server in front must accept at least this much
+    /// (hyper answers larger ones itself, with an empty body).
+    pub header_limit: usize,
+    /// Interval of keep-alive comments on event streams. Default 15 s.
+    pub sse_keep_alive: Duration,
+    /// How often an event stream looks for new events. Default 250 ms.
+    pub sse_poll: Duration,
+    /// When this turns `true`, open event streams end, so a graceful shutdown is not held up by
+    /// clients that never hang up. `None`: streams end only when their clients leave.
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Notified after every successful write (a 2xx answer to a method other than GET and
+    /// HEAD), so a webhook worker in the same process can look at the log at once instead of
+    /// waiting for its next poll. `None`: nobody is told.
+    pub commits: Option<Arc<tokio::sync::Notify>>,
+    /// Webhook self-service: the resolver that checks subscription URLs and the validation
+    /// challenge's timeout. Default: the system resolver and 3 s.
+    pub webhooks: zoom_webhooks::SelfServiceConfig,
+    /// Rate limits and the daily quota ([`crate::limits`]). Default: none.
+    pub limits: crate::limits::Limits,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            uri_limit: 8 * 1024,
+            header_limit: 32 * 1024,
+            sse_keep_alive: Duration::from_secs(15),
+            sse_poll: Duration::from_millis(250),
+            shutdown: None,
+            commits: None,
+            webhooks: zoom_webhooks::SelfServiceConfig::default(),
+            limits: crate::limits::Limits::default(),
+        }
+    }
+}
+
+/// The router's state: what every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Api {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) auth: Arc<dyn Authenticator>,
+    pub(crate) config: Arc<ApiConfig>,
+    /// Webhook self-service over the same engine.
+    pub(crate) webhooks: Arc<zoom_webhooks::SelfService>,
+}
