@@ -41,6 +41,11 @@ use tokio::sync::{Semaphore, watch};
 use tower::Service;
 use zoom_http::problem::Problem;
 
+/// The largest request head hyper buffers (twice zoom-http's default header limit).
+const HEAD_BUFFER: usize = 64 * 1024;
+/// The most header lines hyper parses (a 32 KiB head of the shortest lines).
+const HEAD_LINES: usize = 8 * 1024;
+
 /// How long a shutdown waits for open connections to finish their requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -254,9 +259,14 @@ async fn connection(
             }
         })
     };
+    // hyper refuses a head larger than its buffer or with more header lines than its table on
+    // its own, with an empty 431. Both are set above zoom-http's header limit (32 KiB by
+    // default), so that the router sees an oversized head and answers it as a problem.
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .header_read_timeout(None)
+        .max_buf_size(HEAD_BUFFER)
+        .max_headers(HEAD_LINES)
         .serve_connection(io, service)
         .with_upgrades();
     tokio::pin!(conn);
