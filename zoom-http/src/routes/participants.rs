@@ -160,6 +160,8 @@ pub(crate) async fn mute(
 ) -> Result<Response, Problem> {
     let command = MeetingCommand::Mute {
         participant_id: pid.clone(),
+        audio: true,
+        video: false,
     };
     run(&api, &caller, (&id, &pid), command, &key).await
 }
