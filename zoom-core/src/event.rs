@@ -126,7 +126,7 @@ pub struct DecodeError {
 /// teach [`upcast`] to turn the old shape into the new one.
 pub fn current_schema_version(event_type: &str) -> u32 {
     match event_type {
-        "meeting.scheduled" => 2,
+        "meeting.scheduled" | "participant.muted" => 2,
         _ => 1,
     }
 }
@@ -156,12 +156,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.updated",
     "webhook.url_validated",
     "webhook.pinged",
+    "participant.admitted",
 ];
 
 /// Rewrites an older payload into the current shape of its type.
 ///
 /// `meeting.scheduled` schema 1 had `mute_upon_entry` and `auto_recording` at the top level, no
-/// `settings` object and no `timezone` (meetings were UTC).
+/// `settings` object and no `timezone` (meetings were UTC). `participant.muted` schema 1 named
+/// only the participant: it always muted audio, and nothing could turn video off yet, so it reads
+/// as `audio_muted: true`, `video_off: false`, with no `by`.
 ///
 /// # Errors
 /// A reason when the version is unknown (newer than this code, or never released).
@@ -194,6 +197,14 @@ pub fn upcast(
         obj.entry("timezone")
             .or_insert_with(|| serde_json::Value::String("UTC".into()));
     }
+    if event_type == "participant.muted" && schema_version == 1 {
+        let obj = payload
+            .as_object_mut()
+            .ok_or_else(|| "payload is not an object".to_owned())?;
+        obj.entry("audio_muted").or_insert(serde_json::Value::Bool(true));
+        obj.entry("video_off").or_insert(serde_json::Value::Bool(false));
+        obj.entry("by").or_insert(serde_json::Value::Null);
+    }
     Ok(payload)
 }
 
@@ -222,6 +233,7 @@ impl Event {
                 M::ParticipantLeft(_) => "participant.left",
                 M::ParticipantMuted(_) => "participant.muted",
                 M::ParticipantRoleChanged(_) => "participant.role_changed",
+                M::ParticipantAdmitted(_) => "participant.admitted",
                 M::RecordingStarted(_) => "recording.started",
                 M::RecordingStopped(_) => "recording.stopped",
                 M::RecordingCompleted(_) => "recording.completed",

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::event::{Event, RecordedEvent};
 use crate::files::FileUrlSigner;
-use crate::id::{AccountId, EventId, MeetingId, ParticipantId, RecordingId, UserId};
+use crate::id::{AccountId, EventId, MeetingId, Name, ParticipantId, RecordingId, UserId};
 use crate::meeting::event::MeetingEvent;
 use crate::meeting::state::{AutoRecording, EndReason, FileType, LeftReason, MeetingSettings, Role};
 use crate::webhook::catalogue::{FILE_URL_TTL, webhook_name};
@@ -160,6 +160,26 @@ enum Data<'a> {
         reason: &'a LeftReason,
         user_id: Option<&'a UserId>,
     },
+    Admitted {
+        admitted_at: Secs<'a>,
+        by: &'a Name,
+        display_name: &'a str,
+        meeting_id: &'a MeetingId,
+        participant_id: &'a ParticipantId,
+        user_id: Option<&'a UserId>,
+    },
+    Muted {
+        audio_muted: bool,
+        by: Option<&'a Name>,
+        meeting_id: &'a MeetingId,
+        participant_id: &'a ParticipantId,
+        video_off: bool,
+    },
+    RoleChanged {
+        meeting_id: &'a MeetingId,
+        participant_id: &'a ParticipantId,
+        role: &'a Role,
+    },
     RecordingStarted {
         meeting_id: &'a MeetingId,
         recording_id: &'a RecordingId,
@@ -296,7 +316,26 @@ impl<'a> Data<'a> {
                 message: &e.message,
                 recording_id: &e.recording_id,
             },
-            MeetingEvent::ParticipantMuted(_) | MeetingEvent::ParticipantRoleChanged(_) => return None,
+            MeetingEvent::ParticipantAdmitted(e) => Data::Admitted {
+                admitted_at: Secs(&e.at),
+                by: &e.by,
+                display_name: &e.display_name,
+                meeting_id: &e.meeting_id,
+                participant_id: &e.participant_id,
+                user_id: e.user_id.as_ref(),
+            },
+            MeetingEvent::ParticipantMuted(e) => Data::Muted {
+                audio_muted: e.audio_muted,
+                by: e.by.as_ref(),
+                meeting_id: &e.meeting_id,
+                participant_id: &e.participant_id,
+                video_off: e.video_off,
+            },
+            MeetingEvent::ParticipantRoleChanged(e) => Data::RoleChanged {
+                meeting_id: &e.meeting_id,
+                participant_id: &e.participant_id,
+                role: &e.role,
+            },
         })
     }
 }

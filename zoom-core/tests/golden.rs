@@ -55,6 +55,9 @@ fn samples() -> Vec<Event> {
         Event::Meeting(MeetingEvent::ParticipantMuted(ParticipantMuted {
             meeting_id: m.clone(),
             participant_id: pid(2),
+            audio_muted: true,
+            video_off: true,
+            by: Some(name("alice")),
             at: t,
         })),
         Event::Meeting(MeetingEvent::ParticipantRoleChanged(ParticipantRoleChanged {
@@ -132,6 +135,14 @@ fn samples() -> Vec<Event> {
             at: t,
         })),
         Event::Webhook(WebhookEvent::Pinged(webhook::Pinged { webhook_id: w, at: t })),
+        Event::Meeting(MeetingEvent::ParticipantAdmitted(ParticipantAdmitted {
+            meeting_id: meeting_id(),
+            participant_id: pid(2),
+            user_id: Some(name("bob")),
+            display_name: "bob".into(),
+            by: name("alice"),
+            at: t,
+        })),
     ]
 }
 
@@ -232,6 +243,40 @@ fn schema_1_meeting_scheduled_is_upcast() {
     assert_eq!(e.timezone, "UTC");
     assert!(!e.settings.mute_upon_entry, "the flat field moved into settings");
     assert_eq!(e.settings.auto_recording, zoom_core::meeting::AutoRecording::Cloud);
+}
+
+/// A `participant.muted` of schema 1 (released when a mute could only mute audio, and nothing
+/// could turn video off) is upcast: audio muted, video on, nobody named.
+#[test]
+fn schema_1_participant_muted_is_upcast() {
+    let path = golden_dir().join("participant.muted.v1.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    let row = RecordedEvent {
+        event_id: EventId::parse(v["event_id"].as_str().unwrap()).unwrap(),
+        stream_id: StreamId::new("mtg_old").unwrap(),
+        version: 9,
+        position: 108,
+        recorded_at: t0(),
+        event_type: "participant.muted".into(),
+        schema_version: 1,
+        payload: v["payload"].to_string(),
+        metadata: v["metadata"].to_string(),
+    };
+    let Event::Meeting(MeetingEvent::ParticipantMuted(e)) = row.decode().unwrap() else {
+        panic!("not a participant.muted");
+    };
+    assert_eq!(
+        e,
+        ParticipantMuted {
+            meeting_id: meeting_id(),
+            participant_id: pid(2),
+            audio_muted: true,
+            video_off: false,
+            by: None,
+            at: t0() + Duration::minutes(5),
+        }
+    );
 }
 
 /// Rows that cannot decode name their stream and version.

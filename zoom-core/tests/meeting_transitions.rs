@@ -337,7 +337,7 @@ fn admitting_into_a_scheduled_meeting_starts_it() {
         waiting(2, "bob"),
     ])
     .when(MeetingCommand::Admit { participant_id: pid(2) })
-    .then_types(&["meeting.started", "participant.joined"]);
+    .then_types(&["participant.admitted", "meeting.started", "participant.joined"]);
 }
 
 /// A redeemed token cannot be redeemed again.
@@ -588,22 +588,233 @@ fn a_recording_can_fail() {
         });
 }
 
-/// Force-mute is recorded once; muting a muted participant is a no-op.
+fn mute(n: u8, audio: bool, video: bool) -> MeetingCommand {
+    MeetingCommand::Mute {
+        participant_id: pid(n),
+        audio,
+        video,
+    }
+}
+
+fn muted_event(n: u8, audio_muted: bool, video_off: bool) -> MeetingEvent {
+    MeetingEvent::ParticipantMuted(event::ParticipantMuted {
+        meeting_id: meeting_id(),
+        participant_id: pid(n),
+        audio_muted,
+        video_off,
+        by: Some(zoom_core::id::Name::parse("app_1").unwrap()),
+        at: t0(),
+    })
+}
+
+/// Live with the host, attendee bob (2, unmuted) and co-host carol (3).
+fn live_with_attendees() -> Vec<MeetingEvent> {
+    let mut given = live_with_host();
+    given.push(joined(2, "bob", Role::Attendee));
+    given.push(joined(3, "carol", Role::CoHost));
+    given
+}
+
+/// Force-mute is recorded once, naming who muted; muting a muted participant is a no-op.
 #[test]
 fn mute_is_authoritative_and_idempotent() {
     let mut given = live_with_host();
     given.push(joined(2, "bob", Role::Attendee));
     MeetingTest::given(given.clone())
-        .when(MeetingCommand::Mute { participant_id: pid(2) })
-        .then_state(|m| assert!(m.participant(&pid(2)).unwrap().audio_muted));
-    given.push(MeetingEvent::ParticipantMuted(event::ParticipantMuted {
-        meeting_id: meeting_id(),
-        participant_id: pid(2),
-        at: t0(),
-    }));
+        .when(mute(2, true, false))
+        .then_expect(vec![muted_event(2, true, false)]);
+    given.push(muted_event(2, true, false));
+    MeetingTest::given(given).when(mute(2, true, false)).then_nothing();
+}
+
+/// `video` alone turns the camera off and leaves the microphone as it was; both do both.
+#[test]
+fn mute_takes_audio_video_or_both() {
+    let given = live_with_attendees();
+    MeetingTest::given(given.clone())
+        .when(mute(2, false, true))
+        .then_expect(vec![muted_event(2, false, true)]);
+    MeetingTest::given(given.clone())
+        .when(mute(2, true, true))
+        .then_state(|m| {
+            let p = m.participant(&pid(2)).unwrap();
+            assert!(p.audio_muted && p.video_off);
+        });
+    // Muted before, the camera still goes off; the microphone stays muted.
+    let mut muted = given;
+    muted.push(muted_event(2, true, false));
+    MeetingTest::given(muted)
+        .when(mute(2, false, true))
+        .then_expect(vec![muted_event(2, true, true)]);
+}
+
+/// A plain audio mute serializes as it did before `video` existed, so an `Idempotency-Key` used
+/// with one keeps its fingerprint across the upgrade.
+#[test]
+fn an_audio_mute_keeps_its_serialized_form() {
+    assert_eq!(
+        serde_json::to_value(mute(2, true, false)).unwrap(),
+        serde_json::json!({"command": "mute", "participant_id": pid(2).as_str()})
+    );
+    let back: MeetingCommand =
+        serde_json::from_value(serde_json::json!({"command": "mute", "participant_id": pid(2).as_str()})).unwrap();
+    assert_eq!(back, mute(2, true, false));
+    assert_eq!(
+        serde_json::to_value(mute(2, false, true)).unwrap(),
+        serde_json::json!({"command": "mute", "participant_id": pid(2).as_str(), "audio": false, "video": true})
+    );
+}
+
+/// A mute that asks for nothing is refused rather than recorded (a host cannot unmute).
+#[test]
+fn a_mute_of_nothing_is_invalid() {
+    MeetingTest::given(live_with_attendees())
+        .when(mute(2, false, false))
+        .then_invalid("audio");
+    MeetingTest::given(live_with_attendees())
+        .when(MeetingCommand::MuteAll {
+            audio: false,
+            video: false,
+        })
+        .then_invalid("audio");
+}
+
+/// A participant who left cannot be muted; an unknown one is not found.
+#[test]
+fn muting_a_participant_who_left_conflicts() {
+    let mut given = live_with_attendees();
+    given.push(left(2, "bob", LeftReason::Left));
+    MeetingTest::given(given.clone())
+        .when(mute(2, true, false))
+        .then_error("participant_left");
     MeetingTest::given(given)
-        .when(MeetingCommand::Mute { participant_id: pid(2) })
-        .then_expect(vec![]);
+        .when(mute(9, true, false))
+        .then_error("not_found");
+}
+
+/// Mute-all mutes every attendee still there (joined or waiting), one event each, and never the
+/// host, a co-host, someone already muted or someone who left.
+#[test]
+fn mute_all_mutes_every_attendee_and_nobody_else() {
+    let mut given = live_with_attendees();
+    given.push(joined(4, "dave", Role::Attendee));
+    given.push(muted_event(4, true, false));
+    given.push(joined(5, "erin", Role::Attendee));
+    given.push(left(5, "erin", LeftReason::Left));
+    given.push(waiting(6, "frank"));
+    // With mute_upon_entry (the fixture's default) frank already waits muted; without it he
+    // waits unmuted and is muted too.
+    let mut waiting_unmuted = given.clone();
+    waiting_unmuted[0] = scheduled_with(|e| e.settings.mute_upon_entry = false);
+    MeetingTest::given(waiting_unmuted)
+        .when(MeetingCommand::MuteAll {
+            audio: true,
+            video: false,
+        })
+        .then_expect(vec![muted_event(2, true, false), muted_event(6, true, false)]);
+    MeetingTest::given(given.clone())
+        .when(MeetingCommand::MuteAll {
+            audio: true,
+            video: true,
+        })
+        .then_state(|m| {
+            for n in [2, 4, 6] {
+                let p = m.participant(&pid(n)).unwrap();
+                assert!(p.audio_muted && p.video_off, "attendee {n}");
+            }
+            for n in [1, 3] {
+                let p = m.participant(&pid(n)).unwrap();
+                assert!(!p.audio_muted && !p.video_off, "host or co-host {n}");
+            }
+            assert!(!m.participant(&pid(5)).unwrap().video_off, "left");
+        });
+}
+
+/// Mute-all twice: the second one finds nobody to mute; so does one on an ended meeting.
+#[test]
+fn mute_all_is_idempotent() {
+    let mut given = live_with_attendees();
+    given.push(muted_event(2, true, false));
+    MeetingTest::given(given)
+        .when(MeetingCommand::MuteAll {
+            audio: true,
+            video: false,
+        })
+        .then_nothing();
+    let mut ended_meeting = live_with_attendees();
+    ended_meeting.extend([
+        left(1, "alice", LeftReason::MeetingEnded),
+        left(2, "bob", LeftReason::MeetingEnded),
+        left(3, "carol", LeftReason::MeetingEnded),
+        ended(),
+    ]);
+    MeetingTest::given(ended_meeting)
+        .when(MeetingCommand::MuteAll {
+            audio: true,
+            video: false,
+        })
+        .then_nothing();
+}
+
+/// Only the host (or an app) mutes; another user is refused.
+#[test]
+fn only_the_host_mutes() {
+    MeetingTest::given(live_with_attendees())
+        .as_principal(other_user())
+        .when(MeetingCommand::MuteAll {
+            audio: true,
+            video: false,
+        })
+        .then_error("not_host");
+    MeetingTest::given(live_with_attendees())
+        .as_principal(host_user())
+        .when(mute(2, true, false))
+        .then_types(&["participant.muted"]);
+}
+
+/// The host cannot be removed from their own meeting (they could never rejoin); they can still leave.
+#[test]
+fn the_host_cannot_be_removed() {
+    MeetingTest::given(live_with_attendees())
+        .when(MeetingCommand::Remove { participant_id: pid(1) })
+        .then_error("host_cannot_be_removed");
+    MeetingTest::given(live_with_attendees())
+        .when(MeetingCommand::Leave { participant_id: pid(1) })
+        .then_types(&["participant.left"]);
+}
+
+/// A host removed before the rule existed is not locked out of their own meeting.
+#[test]
+fn a_host_removed_in_the_past_can_rejoin() {
+    let mut given = live_with_attendees();
+    given.push(left(1, "alice", LeftReason::Removed));
+    MeetingTest::given(given.clone())
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 7),
+        })
+        .then_types(&["participant.joined"]);
+    let host = grant(given, admin_app(), join_request(|r| r.user_id = Some("alice".into()))).unwrap();
+    assert_eq!(host.role, Role::Host);
+}
+
+/// Admission records who admitted, then the join.
+#[test]
+fn admission_names_who_admitted() {
+    let mut given = live_with_host();
+    given[0] = scheduled_with(|e| e.waiting_room = true);
+    given.push(waiting(2, "bob"));
+    let outcome = MeetingTest::given(given)
+        .as_principal(host_user())
+        .when(MeetingCommand::Admit { participant_id: pid(2) })
+        .then_types(&["participant.admitted", "participant.joined"])
+        .result()
+        .unwrap();
+    let MeetingEvent::ParticipantAdmitted(e) = &outcome[0] else {
+        panic!("not an admission: {:?}", outcome[0]);
+    };
+    assert_eq!(e.by.as_str(), "alice");
+    assert_eq!(e.participant_id, pid(2));
+    assert_eq!(e.display_name, "bob");
 }
 
 /// Roles: promote to co_host; never to host; the host's role is fixed.

@@ -47,6 +47,7 @@ use crate::routes;
         routes::participants::remove,
         routes::participants::admit,
         routes::participants::mute,
+        routes::participants::mute_all,
         routes::recordings::start,
         routes::recordings::stop,
         routes::recordings::list,
@@ -411,7 +412,7 @@ fn shared_problems(template: &str, method: &str, op: &mut Value) {
         "503" => template.starts_with("/v1/"),
         _ => true,
     };
-    // An action without a body, and a join token for oneself, may be sent without one.
+    // An action without a body, a join token for oneself and a mute of audio may be sent without one.
     if let Some(request) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
         // `Option<Object>` bodies (`object` or `null`) are empty bodies written the old way.
         if let Some(schema) = request
@@ -429,7 +430,8 @@ fn shared_problems(template: &str, method: &str, op: &mut Value) {
             .and_then(|m| m.get("schema"))
             .and_then(|s| s.get("$ref"))
             .is_some_and(|r| r == "#/components/schemas/EmptyBody");
-        if empty || (method == "post" && template.ends_with("/joinToken")) {
+        let optional = ["/joinToken", "/mute", ":muteAll"];
+        if empty || (method == "post" && optional.iter().any(|end| template.ends_with(end))) {
             request.insert("required".to_owned(), Value::Bool(false));
         }
     }

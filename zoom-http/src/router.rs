@@ -68,6 +68,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/meetings/{id}/:end", post(meetings::end))
         .route("/v1/meetings/{id}/joinToken", post(meetings::join_token))
         .route("/v1/meetings/{id}/participants", get(participants::list))
+        .route("/v1/meetings/{id}/participants/:muteAll", post(participants::mute_all))
         .route(
             "/v1/meetings/{id}/participants/{pid}",
             patch(participants::patch).delete(participants::remove),

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every (method, path) of docs/api.md, as written there.
-const ROUTES: [(&str, &str); 35] = [
+const ROUTES: [(&str, &str); 36] = [
     ("post", "/v1/meetings"),
     ("get", "/v1/meetings"),
     ("get", "/v1/meetings/{id}"),
@@ -21,6 +21,7 @@ const ROUTES: [(&str, &str); 35] = [
     ("patch", "/v1/meetings/{id}/participants/{pid}"),
     ("post", "/v1/meetings/{id}/participants/{pid}:admit"),
     ("post", "/v1/meetings/{id}/participants/{pid}/mute"),
+    ("post", "/v1/meetings/{id}/participants:muteAll"),
     ("delete", "/v1/meetings/{id}/participants/{pid}"),
     ("post", "/v1/meetings/{id}/recordings:start"),
     ("post", "/v1/meetings/{id}/recordings:stop"),
@@ -227,6 +228,7 @@ fn bodies_links_security_and_webhooks() {
     for path in [
         "/v1/meetings/{id}:end",
         "/v1/meetings/{id}/participants/{pid}/mute",
+        "/v1/meetings/{id}/participants:muteAll",
         "/v1/meetings/{id}/recordings:start",
         "/v1/webhooks/{id}:rotateSecret",
         "/v1/meetings/{id}/joinToken",

@@ -158,8 +158,13 @@ fn apply_to(m: &mut Meeting, event: &MeetingEvent, version: u64) {
             }
         }
         MeetingEvent::ParticipantMuted(e) => {
-            m.participants.update(&e.participant_id, |p| p.audio_muted = true);
+            m.participants.update(&e.participant_id, |p| {
+                p.audio_muted = e.audio_muted;
+                p.video_off = e.video_off;
+            });
         }
+        // The change of status comes with the `participant.joined` that follows.
+        MeetingEvent::ParticipantAdmitted(_) => {}
         MeetingEvent::ParticipantRoleChanged(e) => {
             m.participants.update(&e.participant_id, |p| p.role = e.role);
         }

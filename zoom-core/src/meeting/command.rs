@@ -89,10 +89,28 @@ pub enum MeetingCommand {
         /// Who.
         participant_id: ParticipantId,
     },
-    /// Mute a participant's audio.
+    /// Mute a participant's audio, turn their video off, or both (never the reverse: a host
+    /// cannot unmute anyone). At least one of `audio` and `video` must be true.
     Mute {
         /// Who.
         participant_id: ParticipantId,
+        /// Mute the microphone. Left out of the serialized form when true (the one thing a mute
+        /// did before video could be turned off), so earlier requests keep their fingerprint.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        audio: bool,
+        /// Turn the camera off.
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
+    },
+    /// [`MeetingCommand::Mute`] every attendee still in the meeting or its waiting room (not the
+    /// host, not co-hosts).
+    MuteAll {
+        /// Mute microphones.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        audio: bool,
+        /// Turn cameras off.
+        #[serde(default, skip_serializing_if = "is_false")]
+        video: bool,
     },
     /// Change a participant's role (`co_host` or `attendee`).
     ChangeRole {
@@ -146,6 +164,7 @@ impl MeetingCommand {
             | MeetingCommand::Admit { .. }
             | MeetingCommand::Remove { .. }
             | MeetingCommand::Mute { .. }
+            | MeetingCommand::MuteAll { .. }
             | MeetingCommand::ChangeRole { .. } => Scope::MeetingWrite,
             MeetingCommand::StartRecording | MeetingCommand::StopRecording => Scope::RecordingWrite,
             MeetingCommand::Redeem { .. }
@@ -165,6 +184,7 @@ impl MeetingCommand {
             MeetingCommand::Admit { .. } => "admit",
             MeetingCommand::Remove { .. } => "remove",
             MeetingCommand::Mute { .. } => "mute",
+            MeetingCommand::MuteAll { .. } => "mute_all",
             MeetingCommand::ChangeRole { .. } => "change_role",
             MeetingCommand::StartRecording => "start_recording",
             MeetingCommand::StopRecording => "stop_recording",
@@ -179,6 +199,26 @@ impl MeetingCommand {
     pub(crate) fn needs_host_authority(&self) -> bool {
         self.required_scope() != Scope::Media
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// A request for a join token.

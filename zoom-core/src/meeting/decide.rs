@@ -58,7 +58,12 @@ pub fn decide(
         MeetingCommand::Admit { participant_id } => admit(meeting, participant_id, ctx),
         MeetingCommand::Remove { participant_id } => depart(meeting, participant_id, LeftReason::Removed, now),
         MeetingCommand::Leave { participant_id } => depart(meeting, participant_id, LeftReason::Left, now),
-        MeetingCommand::Mute { participant_id } => mute(meeting, participant_id, now),
+        MeetingCommand::Mute {
+            participant_id,
+            audio,
+            video,
+        } => mute(meeting, participant_id, (*audio, *video), ctx),
+        MeetingCommand::MuteAll { audio, video } => mute_all(meeting, (*audio, *video), ctx),
         MeetingCommand::ChangeRole { participant_id, role } => change_role(meeting, participant_id, *role, now),
         MeetingCommand::StartRecording => {
             if meeting.state != MeetingState::Live {
@@ -313,6 +318,13 @@ fn depart(
     now: DateTime<Utc>,
 ) -> Result<Vec<MeetingEvent>, DomainError> {
     let p = participant(meeting, id)?;
+    // Removed, the host could never rejoin their own meeting (a removed user gets no new token).
+    if reason == LeftReason::Removed && p.role == Role::Host {
+        return Err(DomainError::conflict(
+            "host_cannot_be_removed",
+            "the host cannot be removed from their own meeting; end the meeting instead",
+        ));
+    }
     if p.status == ParticipantStatus::Left {
         return Ok(vec![]);
     }
@@ -374,7 +386,16 @@ fn admit(meeting: &Meeting, id: &ParticipantId, ctx: &Context<'_>) -> Result<Vec
         }
         ParticipantStatus::Waiting => {}
     }
-    let mut events = go_live(meeting, ctx);
+    // The host's decision first, then the join it causes (which may take the meeting live).
+    let mut events = vec![MeetingEvent::ParticipantAdmitted(ParticipantAdmitted {
+        meeting_id: meeting.id.clone(),
+        participant_id: id.clone(),
+        user_id: p.user_id.clone(),
+        display_name: p.display_name.clone(),
+        by: ctx.principal.subject.clone(),
+        at: ctx.now,
+    })];
+    events.extend(go_live(meeting, ctx));
     events.push(MeetingEvent::ParticipantJoined(ParticipantJoined {
         meeting_id: meeting.id.clone(),
         participant_id: id.clone(),
@@ -391,19 +412,60 @@ fn admit(meeting: &Meeting, id: &ParticipantId, ctx: &Context<'_>) -> Result<Vec
     Ok(events)
 }
 
-fn mute(meeting: &Meeting, id: &ParticipantId, now: DateTime<Utc>) -> Result<Vec<MeetingEvent>, DomainError> {
+/// What a mute asks for: `(audio, video)`, each true to mute that medium.
+type Media = (bool, bool);
+
+fn nothing_to_mute((audio, video): Media) -> Result<(), DomainError> {
+    if audio || video {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "audio",
+            "nothing to mute: set audio or video to true (a host cannot unmute anyone)",
+        ))
+    }
+}
+
+/// The event that mutes `p` as asked, or `None` when it already is.
+fn muted(meeting: &Meeting, p: &Participant, (audio, video): Media, ctx: &Context<'_>) -> Option<MeetingEvent> {
+    let audio_muted = p.audio_muted || audio;
+    let video_off = p.video_off || video;
+    if audio_muted == p.audio_muted && video_off == p.video_off {
+        return None;
+    }
+    Some(MeetingEvent::ParticipantMuted(ParticipantMuted {
+        meeting_id: meeting.id.clone(),
+        participant_id: p.participant_id.clone(),
+        audio_muted,
+        video_off,
+        by: Some(ctx.principal.subject.clone()),
+        at: ctx.now,
+    }))
+}
+
+fn mute(
+    meeting: &Meeting,
+    id: &ParticipantId,
+    media: Media,
+    ctx: &Context<'_>,
+) -> Result<Vec<MeetingEvent>, DomainError> {
+    nothing_to_mute(media)?;
     let p = participant(meeting, id)?;
     if p.status == ParticipantStatus::Left {
         return Err(DomainError::conflict("participant_left", "the participant has left"));
     }
-    if p.audio_muted {
-        return Ok(vec![]);
-    }
-    Ok(vec![MeetingEvent::ParticipantMuted(ParticipantMuted {
-        meeting_id: meeting.id.clone(),
-        participant_id: id.clone(),
-        at: now,
-    })])
+    Ok(muted(meeting, p, media, ctx).into_iter().collect())
+}
+
+/// Mutes every attendee who has not left; the host and co-hosts keep their microphones.
+fn mute_all(meeting: &Meeting, media: Media, ctx: &Context<'_>) -> Result<Vec<MeetingEvent>, DomainError> {
+    nothing_to_mute(media)?;
+    Ok(meeting
+        .participants
+        .iter()
+        .filter(|p| p.role == Role::Attendee && p.status != ParticipantStatus::Left)
+        .filter_map(|p| muted(meeting, p, media, ctx))
+        .collect())
 }
 
 fn change_role(
@@ -502,7 +564,9 @@ pub fn authorize_join(meeting: &Meeting, request: &JoinRequest, ctx: &Context<'_
         (None, Some(u)) => u.as_str().to_owned(),
         (None, None) => return Err(DomainError::invalid("display_name", "a guest needs a display_name")),
     };
+    // The host is never locked out, even of a meeting recorded before hosts could not be removed.
     if let Some(u) = &user
+        && *u != meeting.host_id
         && meeting.removed_users.contains(u.as_str())
     {
         return Err(DomainError::forbidden(
@@ -559,7 +623,7 @@ fn redeem(
         });
     }
     closed_for_joins(meeting)?;
-    if meeting.removed_users.contains(&claims.sub) {
+    if claims.sub != meeting.host_id.as_str() && meeting.removed_users.contains(&claims.sub) {
         return Err(DomainError::forbidden(
             "participant_removed",
             "this user was removed from the meeting",

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::state::{EndReason, LeftReason, MeetingSettings, RecordingFile, Role};
-use crate::id::{AccountId, MeetingId, ParticipantId, RecordingId, TokenId, UserId};
+use crate::id::{AccountId, MeetingId, Name, ParticipantId, RecordingId, TokenId, UserId};
 
 /// Something that happened to a meeting, its participants or its recordings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,12 +34,15 @@ pub enum MeetingEvent {
     /// A participant left, was removed, or the meeting ended under them.
     #[serde(rename = "participant.left")]
     ParticipantLeft(ParticipantLeft),
-    /// The host muted a participant's audio.
+    /// The host muted a participant's audio, turned their video off, or both.
     #[serde(rename = "participant.muted")]
     ParticipantMuted(ParticipantMuted),
     /// The host changed a participant's role.
     #[serde(rename = "participant.role_changed")]
     ParticipantRoleChanged(ParticipantRoleChanged),
+    /// The host let a waiting participant in; `participant.joined` follows in the same commit.
+    #[serde(rename = "participant.admitted")]
+    ParticipantAdmitted(ParticipantAdmitted),
     /// A cloud recording started.
     #[serde(rename = "recording.started")]
     RecordingStarted(RecordingStarted),
@@ -221,13 +224,38 @@ pub struct ParticipantLeft {
     pub left_at: DateTime<Utc>,
 }
 
-/// Payload of `participant.muted`.
+/// Payload of `participant.muted` (schema 2). Schema 1 named only the participant: it muted
+/// audio, and nothing could turn video off then, so its upcast reads `audio_muted: true`,
+/// `video_off: false` and `by: null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantMuted {
     /// The meeting.
     pub meeting_id: MeetingId,
     /// The session.
     pub participant_id: ParticipantId,
+    /// The participant's audio after the event (a host mutes, never unmutes).
+    pub audio_muted: bool,
+    /// The participant's video after the event.
+    pub video_off: bool,
+    /// Who muted them (the caller's subject); `None` only for events upcast from schema 1.
+    pub by: Option<Name>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Payload of `participant.admitted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantAdmitted {
+    /// The meeting.
+    pub meeting_id: MeetingId,
+    /// The session, waiting until now.
+    pub participant_id: ParticipantId,
+    /// The user, or none for a guest.
+    pub user_id: Option<UserId>,
+    /// Display name.
+    pub display_name: String,
+    /// Who admitted them (the caller's subject).
+    pub by: Name,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -311,6 +339,7 @@ impl MeetingEvent {
             MeetingEvent::ParticipantLeft(e) => &e.meeting_id,
             MeetingEvent::ParticipantMuted(e) => &e.meeting_id,
             MeetingEvent::ParticipantRoleChanged(e) => &e.meeting_id,
+            MeetingEvent::ParticipantAdmitted(e) => &e.meeting_id,
             MeetingEvent::RecordingStarted(e) => &e.meeting_id,
             MeetingEvent::RecordingStopped(e) => &e.meeting_id,
             MeetingEvent::RecordingCompleted(e) => &e.meeting_id,

@@ -67,6 +67,8 @@ pub enum Step {
     Remove(usize),
     /// The host mutes participant `i`.
     Mute(usize),
+    /// The host mutes every attendee.
+    MuteAll,
     /// The host ends the meeting.
     End,
     /// The host cancels the meeting.
@@ -137,7 +139,8 @@ impl ModelMeeting {
         let Some(&(user, status, _)) = self.participants.get(i) else {
             return;
         };
-        if status == P::Left {
+        // User 0 hosts, and the host cannot be removed.
+        if status == P::Left || (removed && user == 0) {
             return;
         }
         self.participants[i].1 = P::Left;
@@ -182,6 +185,13 @@ impl ModelMeeting {
                     && p.1 != P::Left
                 {
                     p.2 = true;
+                }
+            }
+            Step::MuteAll => {
+                for p in &mut self.participants {
+                    if p.0 != 0 && p.1 != P::Left {
+                        p.2 = true;
+                    }
                 }
             }
             Step::End => {
@@ -251,6 +261,7 @@ impl ReferenceStateMachine for Model {
             2 => i.clone().prop_map(Step::Admit),
             1 => i.clone().prop_map(Step::Remove),
             1 => i.prop_map(Step::Mute),
+            1 => Just(Step::MuteAll),
             1 => Just(Step::End),
             1 => Just(Step::Cancel),
             1 => (-2i64..1500).prop_map(Step::Duration),
@@ -422,9 +433,17 @@ impl<F: StoreFactory> StateMachineTest for LifecycleTest<F> {
             }
             Step::Mute(i) => {
                 if let Some(participant_id) = pid(i) {
-                    run(MeetingCommand::Mute { participant_id });
+                    run(MeetingCommand::Mute {
+                        participant_id,
+                        audio: true,
+                        video: false,
+                    });
                 }
             }
+            Step::MuteAll => run(MeetingCommand::MuteAll {
+                audio: true,
+                video: false,
+            }),
             Step::End => run(MeetingCommand::End),
             Step::Cancel => run(MeetingCommand::Cancel),
             Step::Duration(d) => run(MeetingCommand::Update(MeetingPatch {

@@ -127,11 +127,24 @@ pub fn arb_meeting_event() -> impl Strategy<Value = MeetingEvent> {
             reason,
             left_at: t0(),
         })),
-        pid.clone()
-            .prop_map(|p| MeetingEvent::ParticipantMuted(ParticipantMuted {
+        (pid.clone(), any::<bool>(), any::<bool>()).prop_map(|(p, audio_muted, video_off)| {
+            MeetingEvent::ParticipantMuted(ParticipantMuted {
                 meeting_id: meeting_id(),
                 participant_id: p,
-                at: t0()
+                audio_muted,
+                video_off,
+                by: Some(name("alice")),
+                at: t0(),
+            })
+        }),
+        pid.clone()
+            .prop_map(|p| MeetingEvent::ParticipantAdmitted(ParticipantAdmitted {
+                meeting_id: meeting_id(),
+                participant_id: p,
+                user_id: Some(name("bob")),
+                display_name: "bob".into(),
+                by: name("alice"),
+                at: t0(),
             })),
         (pid, arb_role()).prop_map(
             |(p, role)| MeetingEvent::ParticipantRoleChanged(ParticipantRoleChanged {
@@ -223,8 +236,12 @@ pub fn arb_meeting_command() -> impl Strategy<Value = MeetingCommand> {
             .prop_map(|participant_id| MeetingCommand::Admit { participant_id }),
         pid.clone()
             .prop_map(|participant_id| MeetingCommand::Remove { participant_id }),
-        pid.clone()
-            .prop_map(|participant_id| MeetingCommand::Mute { participant_id }),
+        (pid.clone(), any::<bool>(), any::<bool>()).prop_map(|(participant_id, audio, video)| MeetingCommand::Mute {
+            participant_id,
+            audio,
+            video
+        }),
+        (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| MeetingCommand::MuteAll { audio, video }),
         pid.clone()
             .prop_map(|participant_id| MeetingCommand::Leave { participant_id }),
         (pid, arb_role()).prop_map(|(participant_id, role)| MeetingCommand::ChangeRole { participant_id, role }),

@@ -6,7 +6,7 @@ use chrono::Duration;
 use crate::error::DomainError;
 
 /// Every name a subscription can ask for.
-pub const CATALOGUE: [&str; 12] = [
+pub const CATALOGUE: [&str; 15] = [
     "meeting.created",
     "meeting.updated",
     "meeting.cancelled",
@@ -19,6 +19,9 @@ pub const CATALOGUE: [&str; 12] = [
     "recording.stopped",
     "recording.completed",
     "recording.failed",
+    "participant.admitted",
+    "participant.muted",
+    "participant.role_changed",
 ];
 
 /// How long a file URL in a `recording.completed` webhook stays valid.

@@ -1,20 +1,21 @@
-//! Participants: list, change role, admit, mute, remove.
+//! Participants: list, change role, admit, mute (one or every attendee), remove.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use zoom_core::engine::PageRequest;
 use zoom_core::id::{MeetingId, ParticipantId};
-use zoom_core::meeting::{MeetingCommand, ParticipantStatus};
+use zoom_core::meeting::{MeetingCommand, ParticipantStatus, Role};
 use zoom_core::principal::Principal;
 
 use super::reply;
 use crate::api::Api;
 use crate::extract::{
-    Caller, Empty, IdempotencyKey, Json, MeetingPath, NoQuery, PAGE_PARAMS, Params, ParticipantPath, Query, QueryParams,
+    Caller, Empty, IdempotencyKey, Json, JsonOrEmpty, MeetingPath, NoQuery, PAGE_PARAMS, Params, ParticipantPath,
+    Query, QueryParams,
 };
 use crate::problem::{Problem, ProblemDocument};
-use crate::views::{ParticipantList, ParticipantPatchInput, ParticipantView};
+use crate::views::{MuteAllView, MuteInput, ParticipantList, ParticipantPatchInput, ParticipantView};
 
 /// Runs `command` on the meeting and answers with the participant it touched.
 async fn run(
@@ -98,12 +99,13 @@ pub(crate) async fn patch(
     run(&api, &caller, (&id, &pid), command, &key).await
 }
 
-/// Removes a participant; their user gets no new join token for this meeting.
+/// Removes a participant; their user gets no new join token for this meeting. The host cannot be
+/// removed (409 `host_cannot_be_removed`).
 #[utoipa::path(delete, path = "/v1/meetings/{id}/participants/{pid}", operation_id = "participants.remove", tag = "participants",
     params(ParticipantPath, IdempotencyKey),
     responses(
-        (status = 204, description = "Removed"),
-        (status = 409, description = "The participant or meeting state forbids it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 204, description = "Removed (or had already left)"),
+        (status = 409, description = "`host_cannot_be_removed`: the participant is the meeting's host", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["meeting.write"])))]
 pub(crate) async fn remove(
@@ -141,12 +143,14 @@ pub(crate) async fn admit(
     run(&api, &caller, (&id, &pid), command, &key).await
 }
 
-/// Mutes a participant's audio (authoritative; the SFU learns it from the event stream).
+/// Mutes a participant's audio, video or both (authoritative; the SFU learns it from the event
+/// stream as `participant.muted`). No body, or `{}`, mutes audio.
 #[utoipa::path(post, path = "/v1/meetings/{id}/participants/{pid}/mute", operation_id = "participants.mute", tag = "participants",
     params(ParticipantPath, IdempotencyKey),
-    request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
+    request_body(content = MuteInput, description = "`{audio?, video?}`; nothing, or `{}`, mutes audio"),
     responses(
         (status = 200, description = "The participant, muted", body = ParticipantView),
+        (status = 400, description = "`invalid_field` (`audio`): the body mutes nothing", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not in the meeting", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("oauth2" = ["meeting.write"])))]
@@ -156,10 +160,47 @@ pub(crate) async fn mute(
     ParticipantPath(id, pid): ParticipantPath,
     _: NoQuery,
     key: IdempotencyKey,
-    _: Empty,
+    JsonOrEmpty(input): JsonOrEmpty<MuteInput>,
 ) -> Result<Response, Problem> {
+    let (audio, video) = input.media();
     let command = MeetingCommand::Mute {
         participant_id: pid.clone(),
+        audio,
+        video,
     };
     run(&api, &caller, (&id, &pid), command, &key).await
+}
+
+/// Mutes every attendee who has not left (joined or waiting), not the host, not co-hosts: one
+/// `participant.muted` for each attendee not yet muted as asked.
+#[utoipa::path(post, path = "/v1/meetings/{id}/participants:muteAll", operation_id = "participants.mute_all", tag = "participants",
+    params(MeetingPath, IdempotencyKey),
+    request_body(content = MuteInput, description = "`{audio?, video?}`; nothing, or `{}`, mutes audio"),
+    responses(
+        (status = 200, description = "How many attendees are now muted", body = MuteAllView),
+        (status = 400, description = "`invalid_field` (`audio`): the body mutes nothing", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = ["meeting.write"])))]
+pub(crate) async fn mute_all(
+    State(api): State<Api>,
+    Caller(caller): Caller,
+    MeetingPath(id): MeetingPath,
+    _: NoQuery,
+    key: IdempotencyKey,
+    JsonOrEmpty(input): JsonOrEmpty<MuteInput>,
+) -> Result<Response, Problem> {
+    let (audio, video) = input.media();
+    let command = MeetingCommand::MuteAll { audio, video };
+    let m = api.engine.execute(&caller, Some(&id), command, key.as_deref()).await?;
+    let muted = m
+        .participants
+        .iter()
+        .filter(|p| p.role == Role::Attendee && p.status != ParticipantStatus::Left)
+        .count();
+    Ok(reply(
+        StatusCode::OK,
+        MuteAllView {
+            muted: u64::try_from(muted).unwrap_or(u64::MAX),
+        },
+    ))
 }

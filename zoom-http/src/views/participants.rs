@@ -150,3 +150,43 @@ pub struct ParticipantPatchInput {
     /// `co_host` or `attendee`.
     pub role: RoleView,
 }
+
+/// `POST /v1/meetings/{id}/participants/{pid}/mute` and `POST …/participants:muteAll`: what to
+/// mute. A host mutes, never unmutes, so `false` leaves that medium as it is; with neither field
+/// (or no body) the microphone is muted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MuteInput {
+    /// Mute the microphone. Default: true when `video` is absent too, false otherwise.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub audio: Option<bool>,
+    /// Turn the camera off. Default false.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub video: Option<bool>,
+}
+
+/// A member that may be left out but, when sent, is a boolean (`null` is refused, as the
+/// OpenAPI document says).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    bool::deserialize(d).map(Some)
+}
+
+impl MuteInput {
+    /// `(audio, video)`: what the request mutes.
+    pub fn media(self) -> (bool, bool) {
+        match (self.audio, self.video) {
+            (None, None) => (true, false),
+            (audio, video) => (audio.unwrap_or(false), video.unwrap_or(false)),
+        }
+    }
+}
+
+/// The answer of `POST /v1/meetings/{id}/participants:muteAll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MuteAllView {
+    /// How many attendees (joined or waiting) are now muted as asked: all of them, whether this
+    /// request or an earlier one muted them. The host and co-hosts are not counted.
+    pub muted: u64,
+}
