@@ -346,6 +346,8 @@ fn create_owner_only(path: &Path) -> Result<(), Error> {
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // A missing directory: SQLite's own open reports it, as it always did.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(Error::Permissions {
             path: path.to_owned(),
             source,
