@@ -50,6 +50,7 @@ pub mod files;
 pub mod id;
 pub mod meeting;
 pub mod principal;
+pub mod seal;
 pub mod signature;
 pub mod store;
 pub mod system;

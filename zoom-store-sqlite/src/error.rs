@@ -100,6 +100,17 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// The database file (or its `-wal`/`-shm`) could not be created owner-only, or an existing
+    /// one could not be narrowed to owner-only (`0600`): the store holds signing keys. Check
+    /// who owns the files.
+    #[error("cannot make {} owner-only (0600): {source}", path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// The native error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The operating system refused to start one of the store's threads. Retry later.
     #[error("could not start the store's {what} thread: {source}")]
     Thread {

@@ -267,6 +267,7 @@ impl SqliteStore {
         if !looks_like_sqlite(&path) {
             return Err(Error::NotADatabase { path });
         }
+        create_owner_only(&path)?;
         let sql_err = |e| Error::from_sqlite(&path, e);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut writer = Connection::open_with_flags(&path, flags).map_err(sql_err)?;
@@ -277,6 +278,7 @@ impl SqliteStore {
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
             .map_err(sql_err)?;
         migrate::inspect(&writer, &path)?;
+        narrow_to_owner(&path)?;
         let mode = sql::enable_wal(&writer).map_err(sql_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::WalUnavailable { path, mode });
@@ -379,6 +381,68 @@ impl SqliteStore {
 /// with SQLite's header string. SQLite itself takes a file shorter than its header for an empty
 /// database and would write over it; a non-empty file that is not a database is refused
 /// untouched. A file that cannot be read here is left to SQLite to report.
+/// The store holds private signing keys, so its files are owner-only. A missing database file
+/// is created `0600` before SQLite opens it; SQLite creates `-wal` and `-shm` with the mode of
+/// the database file, so they follow. Not done on non-Unix systems.
+#[cfg(unix)]
+fn create_owner_only(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // A missing directory: SQLite's own open reports it, as it always did.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Permissions {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Narrows an existing database file and its `-wal`/`-shm` to owner-only when they allow group
+/// or other access (a `0644` file becomes `0600`), rather than leaving the mode alone: stores
+/// created by builds before this one were world-readable. Called once the file is known to be
+/// this store's, so a foreign file is left untouched.
+#[cfg(unix)]
+fn narrow_to_owner(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Permissions { path, source }
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    for file in [path.to_owned(), PathBuf::from(wal), PathBuf::from(shm)] {
+        let meta = match std::fs::metadata(&file) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err(&file)(e)),
+        };
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            let mode = meta.permissions().mode() & 0o700;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).map_err(err(&file))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_owner_only(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn narrow_to_owner(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
 fn looks_like_sqlite(path: &Path) -> bool {
     use std::io::Read;
     const HEADER: &[u8; 16] = b"SQLite format 3\0";

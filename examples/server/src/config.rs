@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use zoom_core::id::Name;
+use zoom_core::seal::SecretBox;
 use zoom_core::webhook::address::{AllowList, Cidr};
 
 /// The default retry schedule of docs/webhooks.md, as zoom-webhooks defines it.
@@ -97,6 +98,17 @@ pub struct Args {
     /// JWKS until the tokens they signed have expired.
     #[arg(long, env = "ZOOM_JOIN_KEY_ROTATION", default_value = "24h")]
     pub join_key_rotation: String,
+
+    /// A file holding the secret key that seals the private signing keys in the store: 32 bytes
+    /// written as 64 hex digits or as standard base64. Without it (or `ZOOM_SECRET_KEY`) the keys
+    /// are stored in plaintext and the server warns at start-up.
+    #[arg(long, env = "ZOOM_SECRET_KEY_FILE", value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// The secret key itself, from the environment variable `ZOOM_SECRET_KEY` only (a flag would
+    /// show it in the process list); `main` fills it in. Same format as the key file.
+    #[arg(skip)]
+    pub secret_key: Option<String>,
 }
 
 /// How logs are written.
@@ -364,6 +376,31 @@ pub fn redact_url(raw: &str) -> String {
             u.to_string()
         }
         _ => raw.to_owned(),
+    }
+}
+
+/// The secret key of `--secret-key-file` or `ZOOM_SECRET_KEY`, or `None` when neither is given.
+///
+/// # Errors
+/// Both given, an unreadable file, or a key that is not 32 bytes in hex or base64.
+pub fn load_secret_key(args: &Args) -> Result<Option<SecretBox>, ConfigError> {
+    const FILE_FLAG: &str = "--secret-key-file (ZOOM_SECRET_KEY_FILE)";
+    match (&args.secret_key_file, &args.secret_key) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            FILE_FLAG,
+            "give either --secret-key-file or ZOOM_SECRET_KEY, not both",
+        )),
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new(FILE_FLAG, format!("cannot read {}: {e}", path.display())))?;
+            SecretBox::parse(&text)
+                .map(Some)
+                .map_err(|e| ConfigError::new(FILE_FLAG, format!("{}: {e}", path.display())))
+        }
+        (None, Some(text)) => SecretBox::parse(text)
+            .map(Some)
+            .map_err(|e| ConfigError::new("ZOOM_SECRET_KEY", e.to_string())),
+        (None, None) => Ok(None),
     }
 }
 

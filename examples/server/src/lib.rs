@@ -27,10 +27,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::post;
 use zoom_core::clock::{Clock, Entropy, SystemClock, SystemEntropy};
-use zoom_core::engine::{Engine, EngineConfig, load_or_create_ring, stored_file_url_signer};
+use zoom_core::engine::{
+    Engine, EngineConfig, EngineError, OPEN_SEALED_KEY, load_or_create_sealed_ring, plaintext_keys,
+    stored_sealed_file_url_signer,
+};
 use zoom_core::principal::{Principal, Scope};
 use zoom_core::store::Store;
-use zoom_core::system::ACCESS_KEYS_STREAM;
+use zoom_core::system::{ACCESS_KEYS_STREAM, FILE_KEYS_STREAM, JOIN_KEYS_STREAM};
 
 use crate::apps::Apps;
 use crate::config::{Args, Bootstrap, ConfigError, StoreSpec};
@@ -52,7 +55,27 @@ pub enum StartError {
     /// The app registry failed.
     #[error("{0}")]
     Apps(#[from] apps::AppError),
+    /// The store's sealed signing keys do not open: a wrong secret key, none given, or an altered
+    /// value. The server refuses to start.
+    #[error(
+        "secret key: {0}; start with the --secret-key-file (or ZOOM_SECRET_KEY) that sealed the store's signing keys"
+    )]
+    SecretKey(String),
 }
+
+/// A sealed key that does not open is [`StartError::SecretKey`]; anything else an engine error.
+fn key_error(e: EngineError) -> StartError {
+    match e {
+        EngineError::Internal { context, source } if context == OPEN_SEALED_KEY => {
+            StartError::SecretKey(source.to_string())
+        }
+        e => StartError::Engine(e),
+    }
+}
+
+/// The warning when no secret key is given, logged once at start-up.
+pub const PLAINTEXT_KEYS_WARNING: &str = "no --secret-key-file (or ZOOM_SECRET_KEY): the private signing keys are \
+     stored in plaintext, so whoever can read the store can mint tokens (docs/operations.md)";
 
 /// What the bootstrap did, for the startup message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +120,8 @@ pub struct Server {
     pub join_key_rotation: std::time::Duration,
     /// Failed `/oauth/token` authentications, shared by every router of this server.
     pub throttle: Arc<throttle::FailureThrottle>,
+    /// Warnings about the configuration (signing keys in plaintext), for `main` to log once.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Server {
@@ -188,8 +213,30 @@ impl Server {
             .map_err(|e| StartError::Store(e.to_string()))?
             == 0;
 
-        let access_ring = load_or_create_ring(&store, &clock, &entropy, ACCESS_KEYS_STREAM).await?;
-        let file_urls = stored_file_url_signer(&store, &clock, &entropy, files_url).await?;
+        let seal = config::load_secret_key(args)?;
+        let mut warnings = Vec::new();
+        if seal.is_some() {
+            // Keys written before a secret key was given stay in the append-only log in
+            // plaintext; they still load, and are reported.
+            let mut plain = 0;
+            for stream in [ACCESS_KEYS_STREAM, JOIN_KEYS_STREAM, FILE_KEYS_STREAM] {
+                plain += plaintext_keys(&store, &clock, &entropy, stream).await?;
+            }
+            if plain > 0 {
+                warnings.push(format!(
+                    "the store holds {plain} signing key(s) written in plaintext before a secret key was given; \
+                     they still work, new keys are sealed (docs/operations.md: rotating them out)"
+                ));
+            }
+        } else {
+            warnings.push(PLAINTEXT_KEYS_WARNING.to_owned());
+        }
+        let access_ring = load_or_create_sealed_ring(&store, &clock, &entropy, ACCESS_KEYS_STREAM, seal.as_ref())
+            .await
+            .map_err(key_error)?;
+        let file_urls = stored_sealed_file_url_signer(&store, &clock, &entropy, files_url, seal.as_ref())
+            .await
+            .map_err(key_error)?;
         let engine_config = EngineConfig {
             issuer: public_url.clone(),
             sfu_url,
@@ -197,9 +244,14 @@ impl Server {
             // One server process owns a SQLite file or a memory store (docs/operations.md), so
             // reads come from the engine's cache. Never for PostgreSQL: other instances write too.
             exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
+            secret_box: seal,
             ..EngineConfig::new(file_urls)
         };
-        let engine = Arc::new(Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config).await?);
+        let engine = Arc::new(
+            Engine::open(store.clone(), clock.clone(), entropy.clone(), engine_config)
+                .await
+                .map_err(key_error)?,
+        );
         let apps = Apps::new(store, clock.clone(), entropy.clone());
         let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
         let tokens = Arc::new(AccessTokens::new(access_ring, public_url.clone(), clock, entropy));
@@ -220,6 +272,7 @@ impl Server {
             connections,
             join_key_rotation,
             throttle: Arc::new(throttle::FailureThrottle::default()),
+            warnings,
         })
     }
 

@@ -22,7 +22,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // The secret key comes from the environment only; a flag would show it in the process list.
+    args.secret_key = std::env::var("ZOOM_SECRET_KEY").ok();
     init_tracing(args.log_format);
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,6 +51,9 @@ fn init_tracing(format: LogFormat) {
 async fn run(args: Args) -> Result<(), String> {
     let bootstrap = Bootstrap::from_env().map_err(|e| e.to_string())?;
     let server = Server::start(&args, &bootstrap).await.map_err(|e| e.to_string())?;
+    for warning in &server.warnings {
+        tracing::warn!("{warning}");
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -12,6 +12,7 @@ use crate::error::DomainError;
 use crate::event::{Event, StreamId};
 use crate::id::EventId;
 use crate::principal::Scope;
+use crate::seal::{SealError, SecretBox, is_sealed, sealed_check};
 use crate::store::{Store, StoreError};
 use crate::system::{SigningKeyAdded, SystemEvent};
 use crate::token::{KeyRing, SigningKey, StoredKey};
@@ -99,11 +100,52 @@ impl Aggregate for SigningKeys {
     }
 }
 
-/// The ring of a key list, or a corrupt-row error naming the key that does not decode.
-pub(crate) fn ring_of(stream: &StreamId, list: &KeyList) -> Result<Option<KeyRing>, EngineError> {
+/// What [`EngineError::Internal`] says it was doing when a sealed key did not open (a wrong or
+/// missing secret key, or an altered value); its source is the [`SealError`].
+pub const OPEN_SEALED_KEY: &str = "opening a sealed signing key";
+
+fn aad(kid: &str) -> Vec<u8> {
+    format!("zoom signing key\0{kid}").into_bytes()
+}
+
+/// The form of `key` to write to the log: with `seal`, its material sealed (bound to its kid)
+/// under a nonce drawn from `entropy`; without, as it is.
+pub(crate) fn sealed(key: &SigningKey, seal: Option<&SecretBox>, entropy: &dyn Entropy) -> StoredKey {
+    let mut stored = key.to_stored();
+    if let Some(secret) = seal {
+        let mut nonce = [0u8; 24];
+        nonce.copy_from_slice(&entropy.key_bytes()[..24]);
+        stored.material_b64 = secret.seal(nonce, &aad(&stored.kid), stored.material_b64.as_bytes());
+    }
+    stored
+}
+
+/// The plaintext form of a stored key: a sealed one opened with `seal`, a plaintext one (written
+/// without a secret key) as it is.
+fn opened(stored: &StoredKey, seal: Option<&SecretBox>) -> Result<StoredKey, SealError> {
+    if !is_sealed(&stored.material_b64) {
+        return Ok(stored.clone());
+    }
+    let secret = seal.ok_or_else(|| SealError::NoKey(sealed_check(&stored.material_b64).unwrap_or("?").to_owned()))?;
+    let plain = secret.open(&aad(&stored.kid), &stored.material_b64)?;
+    let material_b64 = String::from_utf8(plain).map_err(|_| SealError::Tampered)?;
+    Ok(StoredKey {
+        material_b64,
+        ..stored.clone()
+    })
+}
+
+/// The ring of a key list (sealed keys opened with `seal`), or a corrupt-row error naming the key
+/// that does not decode, or [`EngineError::Internal`] with context [`OPEN_SEALED_KEY`].
+pub(crate) fn ring_of(
+    stream: &StreamId,
+    list: &KeyList,
+    seal: Option<&SecretBox>,
+) -> Result<Option<KeyRing>, EngineError> {
     let mut keys = Vec::with_capacity(list.keys.len());
     for (stored, version) in list.keys.iter().zip(&list.versions) {
-        let key = SigningKey::from_stored(stored).map_err(|e| StoreError::Corrupt {
+        let stored = opened(stored, seal).map_err(|e| EngineError::internal(OPEN_SEALED_KEY, e))?;
+        let key = SigningKey::from_stored(&stored).map_err(|e| StoreError::Corrupt {
             row: format!("{stream}@{version}"),
             reason: e.to_string(),
         })?;
@@ -143,16 +185,22 @@ pub(crate) async fn load_or_create(
     clock: &dyn Clock,
     entropy: &dyn Entropy,
     stream: &StreamId,
+    seal: Option<&SecretBox>,
 ) -> Result<KeyRing, EngineError> {
     let list = runner.read_stream(stream).await?;
-    if let Some(ring) = ring_of(stream, &list)? {
+    if let Some(ring) = ring_of(stream, &list, seal)? {
         return Ok(ring);
     }
     let key = new_key(clock, entropy);
     let done = runner
-        .execute(Some(stream), None, &KeyCommand::CreateFirst(key.to_stored()), None)
+        .execute(
+            Some(stream),
+            None,
+            &KeyCommand::CreateFirst(sealed(&key, seal, entropy)),
+            None,
+        )
         .await?;
-    ring_of(stream, &done.state)?.ok_or_else(|| EngineError::Contention(stream.to_string()))
+    ring_of(stream, &done.state, seal)?.ok_or_else(|| EngineError::Contention(stream.to_string()))
 }
 
 /// Loads the key ring kept in a system stream, creating its first Ed25519 key on an empty store.
@@ -166,9 +214,45 @@ pub async fn load_or_create_ring(
     entropy: &Arc<dyn Entropy>,
     stream_name: &str,
 ) -> Result<KeyRing, EngineError> {
+    load_or_create_sealed_ring(store, clock, entropy, stream_name, None).await
+}
+
+/// As [`load_or_create_ring`], with a new key sealed under `seal` and sealed keys opened with it.
+/// Keys written in plaintext before (by a store without a secret key) still load; see
+/// [`plaintext_keys`].
+///
+/// # Errors
+/// A store failure, a stored key that does not decode, or [`EngineError::Internal`] with context
+/// [`OPEN_SEALED_KEY`] when a sealed key does not open: sealed under another secret key, sealed
+/// while `seal` is `None`, or altered.
+pub async fn load_or_create_sealed_ring(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    entropy: &Arc<dyn Entropy>,
+    stream_name: &str,
+    seal: Option<&SecretBox>,
+) -> Result<KeyRing, EngineError> {
     let stream = key_stream(stream_name)?;
     let runner = runner(store.clone(), clock.clone(), entropy.clone());
-    load_or_create(&runner, clock.as_ref(), entropy.as_ref(), &stream).await
+    load_or_create(&runner, clock.as_ref(), entropy.as_ref(), &stream, seal).await
+}
+
+/// How many keys of the ring in `stream_name` are stored in plaintext (written without a secret
+/// key). An append-only log cannot re-seal them in place; the server reports them at start-up.
+///
+/// # Errors
+/// A store failure or a row that does not decode.
+pub async fn plaintext_keys(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    entropy: &Arc<dyn Entropy>,
+    stream_name: &str,
+) -> Result<usize, EngineError> {
+    let stream = key_stream(stream_name)?;
+    let list = runner(store.clone(), clock.clone(), entropy.clone())
+        .read_stream(&stream)
+        .await?;
+    Ok(list.keys.iter().filter(|k| !is_sealed(&k.material_b64)).count())
 }
 
 /// The signer of recording file URLs under `base_url`, with the key kept in the store's
@@ -183,7 +267,22 @@ pub async fn stored_file_url_signer(
     entropy: &Arc<dyn Entropy>,
     base_url: impl Into<String>,
 ) -> Result<crate::files::FileUrlSigner, EngineError> {
-    let ring = load_or_create_ring(store, clock, entropy, crate::system::FILE_KEYS_STREAM).await?;
+    stored_sealed_file_url_signer(store, clock, entropy, base_url, None).await
+}
+
+/// As [`stored_file_url_signer`], with the key sealed under `seal` (see
+/// [`load_or_create_sealed_ring`]).
+///
+/// # Errors
+/// As [`load_or_create_sealed_ring`].
+pub async fn stored_sealed_file_url_signer(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    entropy: &Arc<dyn Entropy>,
+    base_url: impl Into<String>,
+    seal: Option<&SecretBox>,
+) -> Result<crate::files::FileUrlSigner, EngineError> {
+    let ring = load_or_create_sealed_ring(store, clock, entropy, crate::system::FILE_KEYS_STREAM, seal).await?;
     Ok(crate::files::FileUrlSigner::new(
         base_url,
         ring.current().to_stored().material_b64.into_bytes(),

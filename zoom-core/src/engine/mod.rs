@@ -43,7 +43,10 @@ use crate::webhook::aggregate::Subscriptions;
 use crate::webhook::{Subscription, address::AllowList};
 
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL, IDEMPOTENCY_FORMAT};
-pub use keys::{KeyCommand, KeyList, SigningKeys, load_or_create_ring, stored_file_url_signer};
+pub use keys::{
+    KeyCommand, KeyList, OPEN_SEALED_KEY, SigningKeys, load_or_create_ring, load_or_create_sealed_ring, plaintext_keys,
+    stored_file_url_signer, stored_sealed_file_url_signer,
+};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 pub use runner::{Executed, Runner, RunnerConfig, SNAPSHOT_FORMAT};
 
@@ -140,6 +143,9 @@ pub struct EngineConfig {
     pub exclusive: bool,
     /// How long an idempotency record answers repeats (default 24 hours); older ones are pruned.
     pub idempotency_ttl: chrono::Duration,
+    /// Seals the join-token keys written to the store (see [`crate::seal`]); `None` (the default)
+    /// writes them in plaintext.
+    pub secret_box: Option<crate::seal::SecretBox>,
 }
 
 impl EngineConfig {
@@ -157,6 +163,7 @@ impl EngineConfig {
             cache_capacity: runner.cache_capacity,
             exclusive: false,
             idempotency_ttl: runner.idempotency_ttl,
+            secret_box: None,
         }
     }
 
@@ -239,7 +246,8 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let keys = keys::runner(store.clone(), clock.clone(), entropy.clone());
         let stream = keys::key_stream(JOIN_KEYS_STREAM)?;
-        let ring = keys::load_or_create(&keys, clock.as_ref(), entropy.as_ref(), &stream).await?;
+        let seal = config.secret_box.as_ref();
+        let ring = keys::load_or_create(&keys, clock.as_ref(), entropy.as_ref(), &stream, seal).await?;
         let runner = config.runner();
         Ok(Self {
             meetings: Runner::new(Meetings, store.clone(), clock.clone(), entropy.clone(), runner.clone()),
@@ -306,11 +314,13 @@ impl Engine {
     pub async fn rotate_join_key(&self) -> Result<(), EngineError> {
         let stream = keys::key_stream(JOIN_KEYS_STREAM)?;
         let key = keys::new_key(self.clock.as_ref(), self.entropy.as_ref());
+        let seal = self.config.secret_box.as_ref();
+        let stored = keys::sealed(&key, seal, self.entropy.as_ref());
         let done = self
             .keys
-            .execute(Some(&stream), None, &KeyCommand::Add(key.to_stored()), None)
+            .execute(Some(&stream), None, &KeyCommand::Add(stored), None)
             .await?;
-        if let Some(ring) = keys::ring_of(&stream, &done.state)? {
+        if let Some(ring) = keys::ring_of(&stream, &done.state, seal)? {
             *self
                 .join_keys
                 .write()
@@ -326,7 +336,8 @@ impl Engine {
     /// A store failure or a stored key that does not decode.
     pub async fn reload_join_keys(&self) -> Result<chrono::DateTime<chrono::Utc>, EngineError> {
         let stream = keys::key_stream(JOIN_KEYS_STREAM)?;
-        let ring = keys::load_or_create(&self.keys, self.clock.as_ref(), self.entropy.as_ref(), &stream).await?;
+        let seal = self.config.secret_box.as_ref();
+        let ring = keys::load_or_create(&self.keys, self.clock.as_ref(), self.entropy.as_ref(), &stream, seal).await?;
         let created = ring.current().created_at();
         *self
             .join_keys
