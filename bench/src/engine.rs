@@ -58,6 +58,9 @@ pub fn run(quick: bool) -> Vec<Figure> {
     runtime.block_on(async {
         let mut figures = Vec::new();
         figures.extend(meetings(if quick { 300 } else { 10_000 }, if quick { 1 } else { 3 }).await);
+        if std::env::var_os("ZOOM_BENCH_SIDE").is_some() {
+            return figures;
+        }
         let sizes: &[usize] = if quick { &[200] } else { &[1_000, 10_000] };
         for &n in sizes {
             figures.push(long_meeting(n).await);
@@ -223,18 +226,22 @@ async fn meetings(count: u64, rounds: usize) -> Vec<Figure> {
     let principal = app();
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
+    // `ZOOM_BENCH_SIDE=engine` or `cqrs` runs one side alone (for profiling, e.g. `perf stat`).
+    let side = std::env::var("ZOOM_BENCH_SIDE").unwrap_or_default();
     for _ in 0..rounds {
-        let engine = engine().await;
-        let start = Instant::now();
-        let mut commands = 0;
-        for m in 0..count {
-            commands += engine_meeting(&engine, &principal, m, 10).await;
+        if side == "cqrs" {
+            ours.push(f64::NAN);
+        } else {
+            let engine = engine().await;
+            let start = Instant::now();
+            let mut commands = 0;
+            for m in 0..count {
+                commands += engine_meeting(&engine, &principal, m, 10).await;
+            }
+            ours.push(commands as f64 / start.elapsed().as_secs_f64());
+            drop(engine);
         }
-        ours.push(commands as f64 / start.elapsed().as_secs_f64());
-        drop(engine);
-
-        if std::env::var_os("ZOOM_BENCH_ENGINE_ONLY").is_some() {
-            // For profiling the engine alone.
+        if side == "engine" {
             theirs.push(f64::NAN);
             continue;
         }
@@ -357,15 +364,16 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Prints figures as a table.
+/// Prints figures, one a line, on standard error: cqrs-es's `MemStore` prints a line per commit
+/// on standard output, which a run sends to `/dev/null`.
 pub fn print(figures: &[Figure]) {
     for f in figures {
         match (f.peer, f.ratio) {
-            (Some(peer), Some(ratio)) => println!(
+            (Some(peer), Some(ratio)) => eprintln!(
                 "{}: {:.0} vs {:.0} {} = {:.2}x (target {})",
                 f.name, f.value, peer, f.unit, ratio, f.target
             ),
-            _ => println!("{}: {:.2} {} (target {})", f.name, f.value, f.unit, f.target),
+            _ => eprintln!("{}: {:.2} {} (target {})", f.name, f.value, f.unit, f.target),
         }
     }
 }

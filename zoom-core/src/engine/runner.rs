@@ -235,6 +235,7 @@ impl<A: Aggregate> Runner<A> {
                 A::apply(&mut folded.state, e, version + 1 + i as u64);
             }
             let new_version = version + events.len() as u64;
+            // One metadata text for all of the command's events.
             let metadata = Metadata {
                 account_id: self.aggregate.account(&folded.state),
                 subject: principal.map(|p| p.subject.clone()),
@@ -242,11 +243,13 @@ impl<A: Aggregate> Runner<A> {
                 idempotency_key: request.as_ref().map(|r| r.key.clone()),
                 causation: Some(self.aggregate.causation(command)),
             };
+            let metadata =
+                serde_json::to_string(&metadata).map_err(|e| EngineError::internal("encoding metadata", e))?;
             let mut new_events = Vec::with_capacity(events.len());
             for e in &events {
                 let event_id = EventId::from_entropy(self.entropy.id_bytes());
                 new_events.push(
-                    NewEvent::encode(event_id, &A::widen(e), &metadata, now)
+                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), metadata.clone(), now)
                         .map_err(|e| EngineError::internal("encoding an event", e))?,
                 );
             }
