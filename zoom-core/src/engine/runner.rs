@@ -259,11 +259,13 @@ impl<A: Aggregate> Runner<A> {
                 state,
                 format: SNAPSHOT_FORMAT,
             });
+            let index = self.aggregate.index(&folded.state);
+            let index_changed = index != folded.index;
             let request_row = AppendRequest {
                 stream_id: stream.clone(),
                 expected_version: version,
                 events: new_events,
-                index: self.aggregate.index(&folded.state),
+                index: if index_changed { index.clone() } else { None },
                 snapshot,
                 links: events.iter().filter_map(A::link).collect(),
                 idempotency: record,
@@ -272,6 +274,7 @@ impl<A: Aggregate> Runner<A> {
             match self.store.append(request_row).await {
                 Ok(_) => {
                     folded.version = new_version;
+                    folded.index = index;
                     if snapshotted {
                         folded.snapshot_version = new_version;
                     }
@@ -430,6 +433,10 @@ impl<A: Aggregate> Runner<A> {
             folded.version = last_version;
             changed = true;
         }
+        if changed {
+            // Another writer's events: the list row it wrote is not the one remembered here.
+            folded.index = None;
+        }
         Ok(changed)
     }
 
@@ -444,12 +451,14 @@ impl<A: Aggregate> Runner<A> {
                 state,
                 version: snap.version,
                 snapshot_version: snap.version,
+                index: None,
             });
         }
         Ok(Folded {
             state: A::State::default(),
             version: 0,
             snapshot_version: 0,
+            index: None,
         })
     }
 }
