@@ -2,8 +2,8 @@
 //! meeting (issue 9). The measuring code is `zoom_bench::engine`; this prints its figures.
 //!
 //! ```text
-//! cargo bench -p zoom-bench --bench engine            # the full run
-//! cargo bench -p zoom-bench --bench engine -- --quick # a smoke run
+//! cargo bench -p zoom-bench --bench engine > /dev/null            # the full run (figures on stderr)
+//! cargo bench -p zoom-bench --bench engine -- --quick > /dev/null # a smoke run
 //! ```
 
 #[global_allocator]

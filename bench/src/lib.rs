@@ -13,8 +13,8 @@
 //! # Layout
 //! - [`figure`]: `Figure`, `Peer`, `Target`, `Mode`, `Benchmark`.
 //! - [`report`]: running, the JSON, the Markdown page; `chart`: the SVG charts.
-//! - one module per family: [`sqlite`], [`http`], [`server`], [`webhooks`]; [`engine`] (the
-//!   engine against cqrs-es) still prints its own table through `benches/engine.rs`.
+//! - one module per family: [`engine`], [`sqlite`], [`http`], [`server`], [`webhooks`] (the
+//!   engine's also prints its own lines through `benches/engine.rs` and `bin/engine-bench`).
 //!
 //! # Adding a benchmark
 //! Write a module with `pub const BENCH: Benchmark` whose `run` returns figures built with
@@ -32,7 +32,13 @@ pub mod webhooks;
 
 /// Every benchmark the report runs, in order.
 pub fn benchmarks() -> Vec<figure::Benchmark> {
-    vec![sqlite::BENCH, http::BENCH, server::BENCH, webhooks::BENCH]
+    vec![
+        engine::BENCH,
+        sqlite::BENCH,
+        http::BENCH,
+        server::BENCH,
+        webhooks::BENCH,
+    ]
 }
 
 /// Engine settings for the benchmarks: the defaults, with a fixed file-URL key (never a

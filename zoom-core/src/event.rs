@@ -257,6 +257,28 @@ impl Event {
     /// # Errors
     /// Never in practice: every payload is plain data. Kept fallible rather than panicking.
     pub fn payload_json(&self) -> Result<String, serde_json::Error> {
+        // The tagged form is written `{"type":"<type>","payload":<payload>}`: cut the payload out
+        // of it rather than building a tree of maps first (one string instead of a map per
+        // object). Key order inside follows the declarations; readers never depend on it.
+        let mut whole = match self {
+            Event::Meeting(e) => serde_json::to_string(e)?,
+            Event::Webhook(e) => serde_json::to_string(e)?,
+            Event::System(e) => serde_json::to_string(e)?,
+        };
+        let ty = self.event_type();
+        let head = "{\"type\":\"".len() + ty.len() + "\",\"payload\":".len();
+        let framed = whole.len() > head
+            && whole.ends_with('}')
+            && whole.get(..head).is_some_and(|h| {
+                h.strip_prefix("{\"type\":\"")
+                    .and_then(|r| r.strip_prefix(ty))
+                    .is_some_and(|r| r == "\",\"payload\":")
+            });
+        if framed {
+            whole.pop();
+            whole.drain(..head);
+            return Ok(whole);
+        }
         let value = match self {
             Event::Meeting(e) => serde_json::to_value(e)?,
             Event::Webhook(e) => serde_json::to_value(e)?,
@@ -327,6 +349,28 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// Encodes a domain event with metadata already written as JSON (a command's events share
+    /// theirs, written once).
+    ///
+    /// # Errors
+    /// A payload that does not serialise (never for the crate's own events).
+    pub fn encode_with_metadata_json(
+        event_id: EventId,
+        event: &Event,
+        metadata: String,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Self, serde_json::Error> {
+        let event_type = event.event_type();
+        Ok(Self {
+            event_id,
+            event_type: event_type.to_owned(),
+            schema_version: current_schema_version(event_type),
+            payload: event.payload_json()?,
+            metadata,
+            recorded_at,
+        })
+    }
+
     /// Encodes a domain event.
     ///
     /// # Errors

@@ -2,7 +2,7 @@
 //! release build of it does not build the whole workspace's benchmarks first.
 //!
 //! ```text
-//! cargo run --release -p zoom-bench --bin engine-bench [-- --quick]
+//! cargo run --release -p zoom-bench --bin engine-bench [-- --quick] > /dev/null
 //! ```
 
 #[global_allocator]

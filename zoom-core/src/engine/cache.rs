@@ -11,6 +11,9 @@ pub(crate) struct Folded<S> {
     pub(crate) state: S,
     pub(crate) version: u64,
     pub(crate) snapshot_version: u64,
+    /// The list row this process last wrote for the stream, if any: an append whose row did not
+    /// change does not rewrite it.
+    pub(crate) index: Option<crate::store::IndexEntry>,
 }
 
 /// A bounded map of folded states. Eviction drops an arbitrary entry: a miss only costs a

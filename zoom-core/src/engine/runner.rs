@@ -235,6 +235,7 @@ impl<A: Aggregate> Runner<A> {
                 A::apply(&mut folded.state, e, version + 1 + i as u64);
             }
             let new_version = version + events.len() as u64;
+            // One metadata text for all of the command's events.
             let metadata = Metadata {
                 account_id: self.aggregate.account(&folded.state),
                 subject: principal.map(|p| p.subject.clone()),
@@ -242,11 +243,13 @@ impl<A: Aggregate> Runner<A> {
                 idempotency_key: request.as_ref().map(|r| r.key.clone()),
                 causation: Some(self.aggregate.causation(command)),
             };
+            let metadata =
+                serde_json::to_string(&metadata).map_err(|e| EngineError::internal("encoding metadata", e))?;
             let mut new_events = Vec::with_capacity(events.len());
             for e in &events {
                 let event_id = EventId::from_entropy(self.entropy.id_bytes());
                 new_events.push(
-                    NewEvent::encode(event_id, &A::widen(e), &metadata, now)
+                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), metadata.clone(), now)
                         .map_err(|e| EngineError::internal("encoding an event", e))?,
                 );
             }
@@ -256,11 +259,13 @@ impl<A: Aggregate> Runner<A> {
                 state,
                 format: SNAPSHOT_FORMAT,
             });
+            let index = self.aggregate.index(&folded.state);
+            let index_changed = index != folded.index;
             let request_row = AppendRequest {
                 stream_id: stream.clone(),
                 expected_version: version,
                 events: new_events,
-                index: self.aggregate.index(&folded.state),
+                index: if index_changed { index.clone() } else { None },
                 snapshot,
                 links: events.iter().filter_map(A::link).collect(),
                 idempotency: record,
@@ -269,6 +274,7 @@ impl<A: Aggregate> Runner<A> {
             match self.store.append(request_row).await {
                 Ok(_) => {
                     folded.version = new_version;
+                    folded.index = index;
                     if snapshotted {
                         folded.snapshot_version = new_version;
                     }
@@ -427,6 +433,10 @@ impl<A: Aggregate> Runner<A> {
             folded.version = last_version;
             changed = true;
         }
+        if changed {
+            // Another writer's events: the list row it wrote is not the one remembered here.
+            folded.index = None;
+        }
         Ok(changed)
     }
 
@@ -441,12 +451,14 @@ impl<A: Aggregate> Runner<A> {
                 state,
                 version: snap.version,
                 snapshot_version: snap.version,
+                index: None,
             });
         }
         Ok(Folded {
             state: A::State::default(),
             version: 0,
             snapshot_version: 0,
+            index: None,
         })
     }
 }
