@@ -1,0 +1,290 @@
+//! Live streams over a real loopback socket with a real WebSocket client (tokio-tungstenite):
+//! replay with `?after=`, live frames, pings, the end of a stream whose token is revoked (4001,
+//! and the SSE end), and a client that cannot keep up (4008).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::*;
+use futures::StreamExt;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use zoom_core::principal::Principal;
+use zoom_http::{ApiConfig, AuthError, Authenticator};
+
+/// The fixed tokens, any of which a test may revoke.
+#[derive(Clone)]
+struct Revocable(Arc<Mutex<HashMap<String, Principal>>>);
+
+#[async_trait::async_trait]
+impl Authenticator for Revocable {
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(token)
+            .cloned()
+            .ok_or_else(|| AuthError::invalid_token("unknown, expired or revoked access token"))
+    }
+}
+
+impl Revocable {
+    fn revoke(&self, token: &str) {
+        self.0.lock().unwrap().remove(token);
+    }
+}
+
+/// A server on 127.0.0.1 over the test app's engine, with revocable tokens.
+async fn serve(config: ApiConfig) -> (TestApp, SocketAddr, Revocable) {
+    let app = app_with(ApiConfig::default()).await;
+    let tokens = Revocable(Arc::new(Mutex::new(tokens().0)));
+    let router = zoom_http::router(app.engine.clone(), Arc::new(tokens.clone()), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, router).into_future());
+    (app, addr, tokens)
+}
+
+fn fast() -> ApiConfig {
+    ApiConfig {
+        sse_poll: Duration::from_millis(10),
+        stream_reauth: Duration::from_millis(50),
+        ..Default::default()
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+async fn connect(addr: SocketAddr, path: &str, token: &str) -> Ws {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws
+}
+
+/// What arrived: data frames (parsed) until `want` of them, or a close frame, or the deadline.
+#[derive(Debug, Default)]
+struct Got {
+    frames: Vec<Value>,
+    pings: usize,
+    close: Option<(u16, String)>,
+}
+
+async fn read(ws: &mut Ws, want: usize, deadline: Duration) -> Got {
+    let mut got = Got::default();
+    let _ = tokio::time::timeout(deadline, async {
+        while got.frames.len() < want {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => got.frames.push(serde_json::from_str(t.as_str()).unwrap()),
+                Some(Ok(Message::Ping(_))) => got.pings += 1,
+                Some(Ok(Message::Close(frame))) => {
+                    got.close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    return;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            }
+        }
+    })
+    .await;
+    got
+}
+
+fn ids(frames: &[Value]) -> Vec<u64> {
+    frames
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// `?after=` replays what came after that version, then frames follow live; each frame is
+/// `{id, event, data}` with `data` the webhook body. Without `?after=` the stream starts at now.
+#[tokio::test]
+async fn websocket_replays_after_and_goes_live() {
+    let (app, addr, _) = serve(fast()).await;
+    let (id, _) = live(&app).await;
+    let mut replay = connect(addr, &format!("/v1/meetings/{id}/events?after=1"), "alice").await;
+    let mut now = connect(addr, &format!("/v1/meetings/{id}/events"), "alice").await;
+    let got = read(&mut replay, 2, Duration::from_secs(10)).await;
+    assert_eq!(ids(&got.frames), vec![2, 3], "{got:?}");
+    assert_eq!(got.frames[0]["event"], "meeting.started");
+    assert_eq!(got.frames[1]["event"], "participant.joined");
+    assert_eq!(got.frames[1]["data"]["event"], "participant.joined");
+    assert_eq!(got.frames[1]["data"]["data"]["meeting_id"], id.as_str());
+    assert!(got.frames[1]["data"]["event_id"].as_str().unwrap().starts_with("evt_"));
+    // Nothing old on the stream that started at now.
+    let idle = read(&mut now, 1, Duration::from_millis(200)).await;
+    assert!(idle.frames.is_empty(), "{idle:?}");
+
+    let a = post(format!("/v1/meetings/{id}:end")).token("alice").send(&app).await;
+    assert_eq!(a.status, StatusCode::OK);
+    // Ending sends the host's participant.left, then meeting.ended, to both.
+    for ws in [&mut replay, &mut now] {
+        let got = read(ws, 2, Duration::from_secs(10)).await;
+        let names: Vec<&str> = got.frames.iter().map(|f| f["event"].as_str().unwrap()).collect();
+        assert_eq!(names, ["participant.left", "meeting.ended"], "{got:?}");
+        assert_eq!(ids(&got.frames), vec![4, 5]);
+    }
+    // Resume after a disconnect: from the last id received, nothing lost or doubled.
+    drop(replay);
+    let mut again = connect(addr, &format!("/v1/meetings/{id}/events?after=3"), "alice").await;
+    let got = read(&mut again, 2, Duration::from_secs(10)).await;
+    assert_eq!(ids(&got.frames), vec![4, 5], "{got:?}");
+    let more = read(&mut again, 1, Duration::from_millis(100)).await;
+    assert!(more.frames.is_empty(), "{more:?}");
+    again.close(None).await.unwrap();
+}
+
+/// Errors come before the upgrade: 401 without a token, 400 for a bad or too-large `after`.
+#[tokio::test]
+async fn websocket_errors_are_answered_before_the_upgrade() {
+    let (app, addr, _) = serve(fast()).await;
+    let id = schedule(&app, "alice", json!({})).await;
+    for (path, token, status) in [
+        (format!("/v1/meetings/{id}/events"), "nobody", 401),
+        (format!("/v1/meetings/{id}/events?after=x"), "alice", 400),
+        (format!("/v1/meetings/{id}/events?after=9"), "alice", 400),
+        (format!("/v1/meetings/{id}/events?since=1"), "alice", 400),
+    ] {
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), status, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+}
+
+/// Pings flow on an idle stream.
+#[tokio::test]
+async fn websocket_pings() {
+    let (app, addr, _) = serve(ApiConfig {
+        ws_ping: Duration::from_millis(50),
+        ..fast()
+    })
+    .await;
+    let id = schedule(&app, "alice", json!({})).await;
+    let mut ws = connect(addr, &format!("/v1/meetings/{id}/events"), "alice").await;
+    let got = read(&mut ws, 1, Duration::from_millis(400)).await;
+    assert!(got.pings >= 2, "{got:?}");
+}
+
+/// A revoked (or expired) token ends the stream: close code 4001 on a WebSocket, the end of the
+/// body on SSE.
+#[tokio::test]
+async fn a_revoked_token_ends_both_streams() {
+    let (app, addr, tokens) = serve(fast()).await;
+    let id = schedule(&app, "alice", json!({})).await;
+    let mut ws = connect(addr, &format!("/v1/meetings/{id}/events"), "alice").await;
+    let mut sse = TcpStream::connect(addr).await.unwrap();
+    sse.write_all(
+        format!("GET /v1/meetings/{id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let idle = read(&mut ws, 1, Duration::from_millis(200)).await;
+    assert!(idle.close.is_none(), "{idle:?}");
+    tokens.revoke("alice");
+    let got = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert_eq!(got.close.as_ref().map(|c| c.0), Some(4001), "{got:?}");
+    // The SSE response ends: the chunked body's last chunk arrives and reading reaches its end.
+    let mut seen = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = sse.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if seen.ends_with(b"0\r\n\r\n") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the SSE stream did not end: {}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
+}
+
+/// A client that does not read while events pile up is closed with 4008; the close reason names
+/// the last id sent, and `?after=` with the last id it received resumes with nothing lost.
+#[tokio::test]
+async fn a_client_that_cannot_keep_up_is_closed_with_4008() {
+    const COUNT: u64 = 12_000;
+    let (app, addr, _) = serve(ApiConfig {
+        ws_send_timeout: Duration::from_millis(50),
+        ..fast()
+    })
+    .await;
+    let id = schedule(&app, "alice", json!({})).await;
+    // More than the loopback socket buffers hold (the kernel lets a send buffer grow to 4 MiB).
+    let meeting = zoom_core::id::MeetingId::parse(&id).unwrap();
+    let host = zoom_core::testing::kit::host_user();
+    let topic = "t".repeat(190);
+    for i in 0..COUNT {
+        let patch = zoom_core::meeting::MeetingPatch {
+            topic: Some(format!("{i:06} {topic}")),
+            ..Default::default()
+        };
+        app.engine
+            .execute(
+                &host,
+                Some(&meeting),
+                zoom_core::meeting::MeetingCommand::Update(patch),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    // A small receive window, so a client that does not read stalls the server soon.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let mut request = format!("ws://{addr}/v1/meetings/{id}/events?after=0")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer alice".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    // Not reading for a while: the server gives up on this client.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = read(&mut ws, usize::MAX, Duration::from_secs(10)).await;
+    let Some((code, reason)) = got.close.clone() else {
+        panic!("no close frame after {:?}", ids(&got.frames).last());
+    };
+    assert_eq!(code, 4008, "{reason}");
+    let received = ids(&got.frames);
+    assert!(received.windows(2).all(|w| w[1] == w[0] + 1), "no gap: {received:?}");
+    let last = *received.last().unwrap();
+    assert!(last <= COUNT, "the client was closed before the end: {last}");
+    if let Some(named) = reason.strip_prefix("cannot keep up; last id ") {
+        assert!(named.parse::<u64>().unwrap() <= last, "{reason} vs {last}");
+    }
+    // Resuming after the last id received continues with the next one.
+    let mut again = connect(addr, &format!("/v1/meetings/{id}/events?after={last}"), "alice").await;
+    let next = read(&mut again, 1, Duration::from_secs(10)).await;
+    assert_eq!(ids(&next.frames), vec![last + 1]);
+}
