@@ -26,6 +26,10 @@ pub struct ApiConfig {
     /// How often an open event stream (SSE or WebSocket) checks its token again: once the token
     /// has expired or is revoked, the stream ends (WebSocket close code 4001). Default 1 s.
     pub stream_reauth: Duration,
+    /// The platform account: its `media` credentials may follow every account's events
+    /// (`GET /v1/events?account=*`, how a media server learns mutes, removals and ends). `None`
+    /// (the default): nobody may.
+    pub platform_account: Option<zoom_core::id::AccountId>,
     /// Interval of WebSocket pings. Default 20 s.
     pub ws_ping: Duration,
     /// How long one WebSocket frame may take to reach the client's socket; a client slower than
@@ -52,6 +56,7 @@ impl Default for ApiConfig {
             sse_keep_alive: Duration::from_secs(15),
             sse_poll: Duration::from_millis(250),
             stream_reauth: Duration::from_secs(1),
+            platform_account: None,
             ws_ping: Duration::from_secs(20),
             ws_send_timeout: Duration::from_secs(10),
             shutdown: None,

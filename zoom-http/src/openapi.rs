@@ -41,6 +41,7 @@ use crate::routes;
         routes::meetings::end,
         routes::meetings::join_token,
         routes::events::stream,
+        routes::events::account,
         routes::participants::list,
         routes::participants::patch,
         routes::participants::remove,

@@ -76,6 +76,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/meetings/{id}/recordings/:start", post(recordings::start))
         .route("/v1/meetings/{id}/recordings/:stop", post(recordings::stop))
         .route("/v1/meetings/{id}/events", get(events::stream))
+        .route("/v1/events", get(events::account))
         .route("/v1/recordings/{rec_id}", get(recordings::get))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(

@@ -288,3 +288,150 @@ async fn a_client_that_cannot_keep_up_is_closed_with_4008() {
     let next = read(&mut again, 1, Duration::from_secs(10)).await;
     assert_eq!(ids(&next.frames), vec![last + 1]);
 }
+
+/// A server whose platform account is acme (so acme's `media` token may follow every account).
+async fn serve_platform() -> (TestApp, SocketAddr, Revocable) {
+    serve(ApiConfig {
+        platform_account: Some(zoom_core::id::AccountId::parse("acme").unwrap()),
+        ..fast()
+    })
+    .await
+}
+
+/// `GET /v1/events` over WebSocket: the caller's account only, in commit order, opaque cursors;
+/// `?after=<cursor>` resumes with nothing lost or doubled; `events=` and `meeting_id=` filter.
+#[tokio::test]
+async fn the_account_stream_follows_one_account_and_resumes_by_cursor() {
+    let (app, addr, _) = serve_platform().await;
+    let mut all = connect(addr, "/v1/events", "reader").await;
+    let mut ends = connect(addr, "/v1/events?events=meeting.ended,meeting.started", "reader").await;
+    let (one, _) = live(&app).await;
+    let mut only_one = connect(addr, &format!("/v1/events?meeting_id={one}"), "reader").await;
+    let foreign = schedule(&app, "foreign", json!({})).await;
+    let (two, _) = live(&app).await;
+    for m in [&one, &two] {
+        let a = post(format!("/v1/meetings/{m}:end")).token("alice").send(&app).await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+    // one: created, started, joined | two: created, started, joined | left, ended (x2)
+    let got = read(&mut all, 10, Duration::from_secs(10)).await;
+    let names: Vec<&str> = got.frames.iter().map(|f| f["event"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(
+        got.frames
+            .iter()
+            .all(|f| f["data"]["data"]["meeting_id"] != foreign.as_str())
+    );
+    assert_eq!(names.iter().filter(|n| **n == "meeting.ended").count(), 2, "{names:?}");
+    let cursors: Vec<String> = got
+        .frames
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(cursors.iter().all(|c| c.parse::<u64>().is_err()), "opaque: {cursors:?}");
+    let extra = read(&mut all, 1, Duration::from_millis(200)).await;
+    assert!(extra.frames.is_empty(), "{extra:?}");
+
+    let got = read(&mut ends, 4, Duration::from_secs(10)).await;
+    let names: Vec<&str> = got.frames.iter().map(|f| f["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["meeting.started", "meeting.started", "meeting.ended", "meeting.ended"],
+        "{got:?}"
+    );
+    // It opened after the first meeting went live: what follows, of that meeting alone.
+    let got = read(&mut only_one, 2, Duration::from_secs(10)).await;
+    assert!(
+        got.frames
+            .iter()
+            .all(|f| f["data"]["data"]["meeting_id"] == one.as_str()),
+        "{got:?}"
+    );
+    let names: Vec<&str> = got.frames.iter().map(|f| f["event"].as_str().unwrap()).collect();
+    assert_eq!(names, ["participant.left", "meeting.ended"]);
+
+    // Resume from the fourth message: the six after it, in the same order, with the same ids.
+    let mut again = connect(addr, &format!("/v1/events?after={}", cursors[3]), "reader").await;
+    let resumed = read(&mut again, 7, Duration::from_millis(800)).await;
+    let resumed_ids: Vec<&str> = resumed.frames.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(resumed_ids, cursors[4..].iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// The same stream over SSE resumes with Last-Event-ID; bad cursors and filters are 400 before
+/// the stream opens; `account=*` is for the platform's media credential alone, and it sees every
+/// account.
+#[tokio::test]
+async fn the_account_stream_over_sse_and_every_account_for_the_platform() {
+    let (app, addr, _) = serve_platform().await;
+    let mut every = connect(addr, "/v1/events?account=*", "media").await;
+    let (one, _) = live(&app).await;
+    let foreign = schedule(&app, "foreign", json!({})).await;
+    let got = read(&mut every, 4, Duration::from_secs(10)).await;
+    let meetings: Vec<&str> = got
+        .frames
+        .iter()
+        .map(|f| f["data"]["data"]["meeting_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        meetings,
+        [one.as_str(), one.as_str(), one.as_str(), foreign.as_str()],
+        "{got:?}"
+    );
+    let first = got.frames[0]["id"].as_str().unwrap().to_owned();
+
+    // SSE from the first cursor: the two of acme after it, not globex's.
+    let mut sse = TcpStream::connect(addr).await.unwrap();
+    sse.write_all(
+        format!("GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer reader\r\nLast-Event-ID: {first}\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        while text.matches("\nid: ").count() + usize::from(text.contains("\r\n\r\nid: ")) < 2 {
+            let n = sse.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), sse.read(&mut buf)).await {
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
+    .await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains(&format!("id: {}", got.frames[1]["id"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("id: {}", got.frames[2]["id"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(!text.contains(&foreign), "{text}");
+    assert_eq!(text.matches("event: ").count(), 2, "{text}");
+
+    for (path, token, status, code) in [
+        ("/v1/events?account=*", "reader", 403, "insufficient_scope"),
+        ("/v1/events?account=*", "foreign", 403, "insufficient_scope"),
+        ("/v1/events?account=acme", "media", 400, "invalid_field"),
+        ("/v1/events", "media", 403, "insufficient_scope"),
+        ("/v1/events?events=meeting.nope", "reader", 400, "invalid_field"),
+        ("/v1/events?meeting_id=nope", "reader", 400, "invalid_field"),
+        ("/v1/events?after=42", "reader", 400, "invalid_field"),
+        ("/v1/events?after=cDE6OTk5OTk", "reader", 400, "invalid_field"),
+        ("/v1/events?page=1", "reader", 400, "unknown_field"),
+    ] {
+        let a = get(path).token(token).send(&app).await;
+        assert_eq!(
+            (a.status.as_u16(), a.code()),
+            (status, code),
+            "{path} as {token}: {}",
+            a.body
+        );
+    }
+}

@@ -1,8 +1,8 @@
 //! Live event streams: the feed every stream reads, whatever carries it (Server-Sent Events or
 //! WebSocket frames, `ws.rs`).
 //!
-//! A [`MeetingFeed`] follows one meeting's stream by polling it from its last version every
-//! [`ApiConfig::sse_poll`] (a cheap indexed read in every store, and it sees commits of every
+//! A [`MeetingFeed`] follows one meeting's stream (or, [`Source::Log`], the whole log of an
+//! account, `GET /v1/events`) by polling it from where it is every [`ApiConfig::sse_poll`] (a cheap indexed read in every store, and it sees commits of every
 //! server instance). It holds at most one batch of ready messages, so a stream's memory is bounded
 //! whatever the client's speed. Every [`ApiConfig::stream_reauth`] it checks its bearer token
 //! again: a stream ends when its token expires or is revoked.
@@ -10,13 +10,15 @@
 //! [`ApiConfig::sse_poll`]: crate::ApiConfig::sse_poll
 //! [`ApiConfig::stream_reauth`]: crate::ApiConfig::stream_reauth
 
+pub(crate) mod cursor;
 pub(crate) mod ws;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use zoom_core::id::MeetingId;
+use zoom_core::event::RecordedEvent;
+use zoom_core::id::{AccountId, MeetingId};
 use zoom_core::principal::Principal;
 
 use crate::api::Api;
@@ -26,8 +28,8 @@ const BATCH: usize = 256;
 
 /// One message of a stream: the catalogue event at `version`, with its webhook body.
 pub(crate) struct Item {
-    /// The event's version in its meeting's stream (the message id).
-    pub(crate) version: u64,
+    /// The message id: the event's version in its meeting's stream, or a log cursor.
+    pub(crate) id: String,
     /// The catalogue name.
     pub(crate) name: &'static str,
     /// The webhook body, as JSON text.
@@ -45,12 +47,49 @@ pub(crate) enum End {
     Failed,
 }
 
-/// One meeting's catalogue events after a version, for one caller.
+/// What a feed follows.
+pub(crate) enum Source {
+    /// One meeting's stream, after a version.
+    Meeting(MeetingId),
+    /// The whole log after a position, filtered.
+    Log(LogFilter),
+}
+
+/// Which rows of the log an account-wide stream sends.
+pub(crate) struct LogFilter {
+    /// The account whose events are sent; `None`: every account's.
+    pub(crate) account: Option<AccountId>,
+    /// Only these catalogue names; `None`: all of them.
+    pub(crate) events: Option<Vec<String>>,
+    /// Only this meeting's events.
+    pub(crate) meeting: Option<MeetingId>,
+}
+
+impl LogFilter {
+    fn admits(&self, row: &RecordedEvent, name: &str) -> bool {
+        if let Some(m) = &self.meeting
+            && row.stream_id.as_str() != m.as_str()
+        {
+            return false;
+        }
+        if let Some(events) = &self.events
+            && !events.iter().any(|e| e == name)
+        {
+            return false;
+        }
+        match &self.account {
+            None => true,
+            Some(a) => row.account_id().as_ref() == Some(a),
+        }
+    }
+}
+
+/// One meeting's (or one account's) catalogue events after a point, for one caller.
 pub(crate) struct MeetingFeed {
     api: Api,
     principal: Principal,
     token: String,
-    id: MeetingId,
+    source: Source,
     after: u64,
     ready: VecDeque<Item>,
     polled: bool,
@@ -59,16 +98,16 @@ pub(crate) struct MeetingFeed {
 }
 
 impl MeetingFeed {
-    /// A feed of `id`'s events after version `after`, for `principal`, who authenticated with
-    /// `token`.
-    pub(crate) fn new(api: Api, principal: Principal, token: String, id: MeetingId, after: u64) -> Self {
+    /// A feed of `source`'s events after `after` (a version of a meeting, or a log position),
+    /// for `principal`, who authenticated with `token`.
+    pub(crate) fn new(api: Api, principal: Principal, token: String, source: Source, after: u64) -> Self {
         let shutdown = api.config.shutdown.clone();
         let next_auth = Instant::now() + api.config.stream_reauth;
         Self {
             api,
             principal,
             token,
-            id,
+            source,
             after,
             ready: VecDeque::new(),
             polled: false,
@@ -127,31 +166,49 @@ impl MeetingFeed {
                 self.still_authorized().await?;
             }
             self.polled = true;
-            let rows = match self
-                .api
-                .engine
-                .meeting_events(&self.principal, &self.id, self.after, BATCH)
-                .await
-            {
+            let read = match &self.source {
+                Source::Meeting(id) => {
+                    self.api
+                        .engine
+                        .meeting_events(&self.principal, id, self.after, BATCH)
+                        .await
+                }
+                Source::Log(_) => self
+                    .api
+                    .engine
+                    .store()
+                    .read_all(self.after, BATCH)
+                    .await
+                    .map_err(Into::into),
+            };
+            let rows = match read {
                 Ok(rows) => rows,
                 Err(e) => {
-                    tracing::warn!(meeting = %self.id, error = %e, "event stream closed");
+                    tracing::warn!(error = %e, "event stream closed");
                     return Err(End::Failed);
                 }
             };
             self.polled = rows.len() < BATCH;
             let now = self.api.engine.clock().now();
             for row in rows {
-                self.after = row.version;
-                // Events outside the webhook catalogue advance the cursor only.
+                let (cursor, id) = match &self.source {
+                    Source::Meeting(_) => (row.version, row.version.to_string()),
+                    Source::Log(_) => (row.position, cursor::encode(row.position)),
+                };
+                self.after = cursor;
+                let Some(name) = zoom_core::webhook::catalogue::webhook_name(&row.event_type) else {
+                    // Events outside the webhook catalogue advance the cursor only.
+                    continue;
+                };
+                if let Source::Log(filter) = &self.source
+                    && !filter.admits(&row, name)
+                {
+                    continue;
+                }
                 if let Some((name, body)) =
                     zoom_core::webhook_body::body_text(&row, &self.api.engine.config().file_urls, now)
                 {
-                    self.ready.push_back(Item {
-                        version: row.version,
-                        name,
-                        body,
-                    });
+                    self.ready.push_back(Item { id, name, body });
                 }
             }
         }

@@ -53,9 +53,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 }
 
 /// The text frame of one message: `{"id", "event", "data"}`, `data` the webhook body.
-pub(crate) fn frame(id: &str, item: &Item) -> String {
+pub(crate) fn frame(item: &Item) -> String {
     // `id` is digits or a base64url cursor and `name` a catalogue name: neither needs escaping.
-    format!(r#"{{"id":"{id}","event":"{}","data":{}}}"#, item.name, item.body)
+    format!(r#"{{"id":"{}","event":"{}","data":{}}}"#, item.id, item.name, item.body)
 }
 
 /// How the socket is served.
@@ -87,12 +87,11 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: MeetingFeed, pacing: 
             }
             next = feed.next() => match next {
                 Ok(item) => {
-                    let id = item.version.to_string();
-                    if !send(&mut socket, Message::Text(frame(&id, &item).into()), &pacing).await {
+                    if !send(&mut socket, Message::Text(frame(&item).into()), &pacing).await {
                         close(socket, CLOSE_TOO_SLOW, too_slow(last.as_deref())).await;
                         return;
                     }
-                    last = Some(id);
+                    last = Some(item.id);
                 }
                 Err(End::Unauthorized) => {
                     close(socket, CLOSE_UNAUTHORIZED, "token expired or revoked".to_owned()).await;
