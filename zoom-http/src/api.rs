@@ -30,6 +30,8 @@ pub struct ApiConfig {
     /// (`GET /v1/events?account=*`, how a media server learns mutes, removals and ends). `None`
     /// (the default): nobody may.
     pub platform_account: Option<zoom_core::id::AccountId>,
+    /// Origins of browser apps allowed to call the API (CORS). Empty (the default): none.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
     /// Interval of WebSocket pings. Default 20 s.
     pub ws_ping: Duration,
     /// How long one WebSocket frame may take to reach the client's socket; a client slower than
@@ -57,6 +59,7 @@ impl Default for ApiConfig {
             sse_poll: Duration::from_millis(250),
             stream_reauth: Duration::from_secs(1),
             platform_account: None,
+            cors_origins: Vec::new(),
             ws_ping: Duration::from_secs(20),
             ws_send_timeout: Duration::from_secs(10),
             shutdown: None,
@@ -74,4 +77,6 @@ pub(crate) struct Api {
     pub(crate) config: Arc<ApiConfig>,
     /// Webhook self-service over the same engine.
     pub(crate) webhooks: Arc<zoom_webhooks::SelfService>,
+    /// Stream tickets not yet used.
+    pub(crate) tickets: Arc<crate::streams::tickets::Tickets>,
 }

@@ -42,6 +42,7 @@ use crate::routes;
         routes::meetings::join_token,
         routes::events::stream,
         routes::events::account,
+        routes::events::ticket,
         routes::participants::list,
         routes::participants::patch,
         routes::participants::remove,

@@ -51,7 +51,13 @@ async fn serve(config: ApiConfig) -> (TestApp, SocketAddr, Revocable) {
     let router = zoom_http::router(app.engine.clone(), Arc::new(tokens.clone()), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, router).into_future());
+    tokio::spawn(axum::serve(listener, router.clone()).into_future());
+    // Calls through `app` reach the served router's state (its tickets) too.
+    let app = TestApp {
+        router,
+        engine: app.engine,
+        clock: app.clock,
+    };
     (app, addr, tokens)
 }
 
@@ -434,4 +440,101 @@ async fn the_account_stream_over_sse_and_every_account_for_the_platform() {
             a.body
         );
     }
+}
+
+/// A stream ticket opens either stream once, without an Authorization header, and stands for
+/// the token it was taken with (revoking that token ends the stream it opened).
+#[tokio::test]
+async fn a_stream_ticket_opens_one_stream_once() {
+    let (app, addr, tokens) = serve(fast()).await;
+    let id = schedule(&app, "alice", json!({})).await;
+    let a = post("/v1/stream-tickets").token("none").send(&app).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let take = || async {
+        let a = post("/v1/stream-tickets").token("alice").send(&app).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        assert_eq!(a.body["expires_in"], 60);
+        a.body["ticket"].as_str().unwrap().to_owned()
+    };
+    // WebSocket with a ticket: works once.
+    let ticket = take().await;
+    let url = format!("ws://{addr}/v1/meetings/{id}/events?ticket={ticket}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 401),
+        other => panic!("a ticket used twice: {other:?}"),
+    }
+    // SSE with a ticket, on the account stream: works once.
+    let ticket = take().await;
+    let a = get(format!("/v1/events?ticket={ticket}&after=")).send(&app).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "a bad cursor is still checked");
+    let a = get(format!("/v1/events?ticket={ticket}")).send(&app).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_ticket"),
+        "used by the call before"
+    );
+    let a = get("/v1/events?ticket=stk_nope").send(&app).await;
+    assert_eq!((a.status, a.code()), (StatusCode::UNAUTHORIZED, "invalid_ticket"));
+    // The stream a ticket opened ends when the token behind it is revoked.
+    tokens.revoke("alice");
+    let got = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert_eq!(got.close.map(|c| c.0), Some(4001));
+}
+
+/// With `cors_origins`, a browser preflight from an allowed origin is answered with the CORS
+/// headers; another origin gets none; without origins there is no CORS at all.
+#[tokio::test]
+async fn cors_preflight_answers_allowed_origins_only() {
+    use tower::ServiceExt;
+    let app = app_with(ApiConfig {
+        cors_origins: vec!["https://app.example.com".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/events")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization,last-event-id")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let r = app
+        .router
+        .clone()
+        .oneshot(preflight("https://app.example.com"))
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+    let allowed = h["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("last-event-id"),
+        "{allowed}"
+    );
+    let r = app
+        .router
+        .clone()
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A plain GET from the allowed origin carries the header too.
+    let a = get("/healthz")
+        .header("origin", "https://app.example.com")
+        .send(&app)
+        .await;
+    assert_eq!(a.headers["access-control-allow-origin"], "https://app.example.com");
+    let plain = app_with(ApiConfig::default()).await;
+    let r = plain
+        .router
+        .clone()
+        .oneshot(preflight("https://app.example.com"))
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
 }

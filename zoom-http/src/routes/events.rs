@@ -15,10 +15,11 @@ use zoom_core::principal::Scope;
 use zoom_core::webhook::catalogue;
 
 use crate::api::Api;
-use crate::extract::{Caller, MeetingPath, Params, Query, QueryParams, bearer};
+use crate::extract::{Caller, Empty, MeetingPath, NoQuery, Params, Query, QueryParams, bearer};
 use crate::problem::{Problem, ProblemDocument};
+use crate::streams::tickets::TICKET_TTL;
 use crate::streams::ws::{self, Pacing, Upgrade};
-use crate::streams::{End, LogFilter, MeetingFeed, Source, cursor};
+use crate::streams::{End, LogFilter, MeetingFeed, Source, StreamCaller, cursor};
 
 /// `?after=<version>`: resume after this version.
 pub(crate) struct StreamQuery {
@@ -26,7 +27,7 @@ pub(crate) struct StreamQuery {
 }
 
 impl QueryParams for StreamQuery {
-    const NAMES: &'static [&'static str] = &["after"];
+    const NAMES: &'static [&'static str] = &["after", "ticket"];
 
     fn from_query(query: &Query) -> Result<Self, Problem> {
         let after = match query.get("after") {
@@ -47,6 +48,7 @@ impl QueryParams for StreamQuery {
         MeetingPath,
         ("Last-Event-ID" = Option<u64>, Header, minimum = 0, description = "SSE: resume after this version; without it (or `after`) the stream starts at now"),
         ("after" = Option<u64>, Query, minimum = 0, description = "Resume after this version (the WebSocket's way; SSE may use it instead of Last-Event-ID)"),
+        ("ticket" = Option<String>, Query, description = "A stream ticket (POST /v1/stream-tickets) instead of the Authorization header, for browsers"),
     ),
     responses(
         (status = 101, description = "WebSocket upgrade: one text frame `{\"id\": \"<version>\", \"event\": \"<name>\", \"data\": <the webhook body>}` per event; pings every 20 s; close code 4001 when the token expires or is revoked, 4008 when the client cannot keep up"),
@@ -56,7 +58,7 @@ impl QueryParams for StreamQuery {
     security(("oauth2" = ["meeting.read"])))]
 pub(crate) async fn stream(
     State(api): State<Api>,
-    Caller(principal): Caller,
+    StreamCaller { principal, token }: StreamCaller,
     MeetingPath(id): MeetingPath,
     Params(query): Params<StreamQuery>,
     headers: HeaderMap,
@@ -95,7 +97,6 @@ pub(crate) async fn stream(
         ));
     }
     let after = last.unwrap_or(meeting.version);
-    let token = bearer(&headers)?.to_owned();
     let feed = MeetingFeed::new(api.clone(), principal, token, Source::Meeting(id), after);
     Ok(respond(&api, feed, upgrade))
 }
@@ -133,7 +134,7 @@ pub(crate) struct LogQuery {
 }
 
 impl QueryParams for LogQuery {
-    const NAMES: &'static [&'static str] = &["after", "events", "meeting_id", "account"];
+    const NAMES: &'static [&'static str] = &["after", "events", "meeting_id", "account", "ticket"];
 
     fn from_query(query: &Query) -> Result<Self, Problem> {
         let events = match query.get("events") {
@@ -189,6 +190,7 @@ impl QueryParams for LogQuery {
         ("events" = Option<String>, Query, description = "Only these catalogue names, comma-separated"),
         ("meeting_id" = Option<String>, Query, description = "Only this meeting's events"),
         ("account" = Option<String>, Query, description = "`*`: every account's events; only for the platform's `media` credential"),
+        ("ticket" = Option<String>, Query, description = "A stream ticket (POST /v1/stream-tickets) instead of the Authorization header, for browsers"),
     ),
     responses(
         (status = 101, description = "WebSocket upgrade: one text frame `{\"id\": \"<cursor>\", \"event\": \"<name>\", \"data\": <the webhook body>}` per event; close codes as on the meeting stream"),
@@ -198,7 +200,7 @@ impl QueryParams for LogQuery {
     security(("oauth2" = ["meeting.read"])))]
 pub(crate) async fn account(
     State(api): State<Api>,
-    Caller(principal): Caller,
+    StreamCaller { principal, token }: StreamCaller,
     Params(query): Params<LogQuery>,
     headers: HeaderMap,
     Upgrade(upgrade): Upgrade,
@@ -253,7 +255,6 @@ pub(crate) async fn account(
             position
         }
     };
-    let token = bearer(&headers)?.to_owned();
     let filter = LogFilter {
         account,
         events: query.events,
@@ -261,4 +262,38 @@ pub(crate) async fn account(
     };
     let feed = MeetingFeed::new(api.clone(), principal, token, Source::Log(filter), after);
     Ok(respond(&api, feed, upgrade))
+}
+
+/// A stream ticket's answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TicketView {
+    /// Usable once, as `?ticket=` on either stream.
+    ticket: String,
+    /// Seconds it stays valid: 60.
+    expires_in: u64,
+}
+
+/// Trades the caller's token for a stream ticket, for browsers' `EventSource`.
+#[utoipa::path(post, path = "/v1/stream-tickets", operation_id = "streams.ticket", tag = "meetings",
+    responses(
+        (status = 201, description = "The ticket: usable once within `expires_in` seconds as `?ticket=` on `/v1/events` or `/v1/meetings/{id}/events`", body = TicketView),
+    ),
+    security(("oauth2" = ["meeting.read"])))]
+pub(crate) async fn ticket(
+    State(api): State<Api>,
+    Caller(principal): Caller,
+    _: NoQuery,
+    headers: HeaderMap,
+    _: Empty,
+) -> Result<Response, Problem> {
+    if !principal.has(Scope::MeetingRead) {
+        return Err(DomainError::InsufficientScope(Scope::MeetingRead).into());
+    }
+    let token = bearer(&headers)?;
+    let ticket = api.tickets.issue(token, api.engine.entropy().as_ref());
+    let view = TicketView {
+        ticket,
+        expires_in: TICKET_TTL.as_secs(),
+    };
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }

@@ -11,6 +11,7 @@
 //! [`ApiConfig::stream_reauth`]: crate::ApiConfig::stream_reauth
 
 pub(crate) mod cursor;
+pub(crate) mod tickets;
 pub(crate) mod ws;
 
 use std::collections::VecDeque;
@@ -21,7 +22,46 @@ use zoom_core::event::RecordedEvent;
 use zoom_core::id::{AccountId, MeetingId};
 use zoom_core::principal::Principal;
 
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+
 use crate::api::Api;
+use crate::extract::bearer;
+use crate::problem::Problem;
+
+/// The caller of a stream: `Authorization: Bearer <token>`, or `?ticket=` (for browsers); the
+/// principal and the token it stands for.
+pub(crate) struct StreamCaller {
+    pub(crate) principal: Principal,
+    pub(crate) token: String,
+}
+
+impl FromRequestParts<Api> for StreamCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Problem> {
+        let ticket = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "ticket")
+            .map(|(_, v)| v.into_owned());
+        let token = match ticket {
+            Some(ticket) => api.tickets.redeem(&ticket).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_ticket",
+                    "the ticket is unknown, used or expired; take a new one with POST /v1/stream-tickets",
+                )
+            })?,
+            None => bearer(&parts.headers)?.to_owned(),
+        };
+        let principal = api
+            .auth
+            .authenticate(&token)
+            .await
+            .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, e.code, e.detail))?;
+        Ok(Self { principal, token })
+    }
+}
 
 /// How many events one poll reads at most.
 const BATCH: usize = 256;
