@@ -116,7 +116,7 @@ async fn the_account_stream_resumes_across_a_restart() {
     let (addr, task, server) = start(&db).await;
     let t = token(&client, addr).await;
     let first = schedule(&client, addr, &t, "one").await;
-    // Without a cursor the stream starts at now; from the log.s start it holds the first creation.
+    // Without a cursor the stream starts at now; from the log's start it holds the first creation.
     let at_now = follow(addr, &t, None, 0).await;
     assert!(at_now.is_empty(), "a stream without a cursor starts at now: {at_now:?}");
     let zero = "cDE6MA"; // the cursor of position 0, before every event
