@@ -23,6 +23,20 @@ pub struct ApiConfig {
     pub sse_keep_alive: Duration,
     /// How often an event stream looks for new events. Default 250 ms.
     pub sse_poll: Duration,
+    /// How often an open event stream (SSE or WebSocket) checks its token again: once the token
+    /// has expired or is revoked, the stream ends (WebSocket close code 4001). Default 1 s.
+    pub stream_reauth: Duration,
+    /// The platform account: its `media` credentials may follow every account's events
+    /// (`GET /v1/events?account=*`, how a media server learns mutes, removals and ends). `None`
+    /// (the default): nobody may.
+    pub platform_account: Option<zoom_core::id::AccountId>,
+    /// Origins of browser apps allowed to call the API (CORS). Empty (the default): none.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// Interval of WebSocket pings. Default 20 s.
+    pub ws_ping: Duration,
+    /// How long one WebSocket frame may take to reach the client's socket; a client slower than
+    /// that cannot keep up and is closed with code 4008 (it resumes with `?after=`). Default 10 s.
+    pub ws_send_timeout: Duration,
     /// When this turns `true`, open event streams end, so a graceful shutdown is not held up by
     /// clients that never hang up. `None`: streams end only when their clients leave.
     pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
@@ -45,6 +59,11 @@ impl Default for ApiConfig {
             header_limit: 32 * 1024,
             sse_keep_alive: Duration::from_secs(15),
             sse_poll: Duration::from_millis(250),
+            stream_reauth: Duration::from_secs(1),
+            platform_account: None,
+            cors_origins: Vec::new(),
+            ws_ping: Duration::from_secs(20),
+            ws_send_timeout: Duration::from_secs(10),
             shutdown: None,
             commits: None,
             webhooks: zoom_webhooks::SelfServiceConfig::default(),
@@ -61,4 +80,6 @@ pub(crate) struct Api {
     pub(crate) config: Arc<ApiConfig>,
     /// Webhook self-service over the same engine.
     pub(crate) webhooks: Arc<zoom_webhooks::SelfService>,
+    /// Stream tickets not yet used.
+    pub(crate) tickets: Arc<crate::streams::tickets::Tickets>,
 }

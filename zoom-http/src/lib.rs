@@ -71,6 +71,7 @@ mod extract;
 mod openapi;
 mod router;
 mod routes;
+mod streams;
 
 pub use api::ApiConfig;
 pub use auth::{AuthError, Authenticator, CachingAuthenticator};

@@ -42,6 +42,8 @@ use crate::routes;
         routes::meetings::end,
         routes::meetings::join_token,
         routes::events::stream,
+        routes::events::account,
+        routes::events::ticket,
         routes::participants::list,
         routes::participants::patch,
         routes::participants::remove,

@@ -46,11 +46,13 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         Arc::clone(&engine),
         config.webhooks.clone(),
     ));
+    let cors = cors_layer(&config.cors_origins);
     let api = Api {
         engine,
         auth,
         config: Arc::new(config),
         webhooks,
+        tickets: Arc::default(),
     };
     let rate_limits = crate::limits::layer(&api, &api.config.limits);
     // Action routes are literal segments starting with a colon, which axum 0.8 refuses by
@@ -79,6 +81,8 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/meetings/{id}/recordings/:start", post(recordings::start))
         .route("/v1/meetings/{id}/recordings/:stop", post(recordings::stop))
         .route("/v1/meetings/{id}/events", get(events::stream))
+        .route("/v1/events", get(events::account))
+        .route("/v1/stream-tickets", post(events::ticket))
         .route("/v1/recordings/{rec_id}", get(recordings::get))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
@@ -112,6 +116,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(CatchPanicLayer::custom(panicked))
+        .option_layer(cors)
         .map_request(action_paths::<axum::body::Body>)
         .layer(tower::util::option_layer(limits.active().then_some(limits)))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -119,6 +124,32 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .option_layer(rate_limits)
         .service(router);
     Router::new().fallback_service(stack)
+}
+
+/// Browser apps of these origins may call the API (preflights answered, `Authorization` and
+/// `Last-Event-ID` allowed, the rate-limit and request-id headers readable); none: no CORS.
+fn cors_layer(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{Method, header};
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins.to_vec())
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("idempotency-key"),
+                header::HeaderName::from_static("last-event-id"),
+            ])
+            .expose_headers([
+                header::HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+                header::LOCATION,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Rewrites `…/<resource>:<action>` into `…/<resource>/:<action>` (see the module doc). A

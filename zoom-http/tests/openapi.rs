@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every (method, path) of docs/api.md, as written there.
-const ROUTES: [(&str, &str); 36] = [
+const ROUTES: [(&str, &str); 38] = [
     ("post", "/v1/meetings"),
     ("get", "/v1/meetings"),
     ("get", "/v1/meetings/{id}"),
@@ -28,6 +28,8 @@ const ROUTES: [(&str, &str); 36] = [
     ("get", "/v1/meetings/{id}/recordings"),
     ("get", "/v1/recordings/{rec_id}"),
     ("get", "/v1/meetings/{id}/events"),
+    ("get", "/v1/events"),
+    ("post", "/v1/stream-tickets"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
     ("get", "/v1/webhooks/{id}"),

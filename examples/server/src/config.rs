@@ -55,6 +55,16 @@ pub struct Args {
     )]
     pub webhook_allow_cidr: Vec<String>,
 
+    /// An origin (`https://app.example.com`) whose browser apps may call the API (CORS).
+    /// Repeatable; comma-separated in the environment variable. None by default.
+    #[arg(
+        long = "cors-origin",
+        env = "ZOOM_CORS_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origin: Vec<String>,
+
     /// Delays between webhook delivery attempts (units ms, s, m, h, d).
     #[arg(long, env = "ZOOM_WEBHOOK_RETRY_SCHEDULE", default_value = DEFAULT_RETRY_SCHEDULE)]
     pub webhook_retry_schedule: String,

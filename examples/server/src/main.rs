@@ -96,9 +96,14 @@ async fn run(args: Args) -> Result<(), String> {
     tracing::info!(listen = %local, store = %server.store_spec, "serving");
 
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    let cors_origins = cors_origins(&args.cors_origin)?;
     let api = zoom_http::ApiConfig {
+        cors_origins,
         shutdown: Some(stopping),
         commits: Some(worker.commit_notifier()),
+        // The bootstrap account is the platform: its `media` credentials may follow every
+        // account's events (docs/api.md, `GET /v1/events?account=*`).
+        platform_account: Some(bootstrap.account_id.clone()),
         ..zoom_http::ApiConfig::default()
     };
     let served = zoom_server::serve::serve(listener, server.router_with(api), server.connections, async move {
@@ -135,4 +140,20 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The `--cors-origin` values as header values: each `http://` or `https://` with a host and
+/// no path, else a start-up error naming it.
+fn cors_origins(raw: &[String]) -> Result<Vec<axum::http::HeaderValue>, String> {
+    raw.iter()
+        .map(|origin| {
+            let origin = origin.trim();
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .filter(|host| !host.is_empty() && !host.contains('/'));
+            rest.and_then(|_| axum::http::HeaderValue::from_str(origin).ok())
+                .ok_or_else(|| format!("--cors-origin {origin:?}: an origin is `https://host[:port]` (no path)"))
+        })
+        .collect()
 }

@@ -49,6 +49,15 @@ impl FromRequestParts<Api> for Caller {
 
 /// Authenticates the request's bearer token.
 pub(crate) async fn principal(api: &Api, headers: &HeaderMap) -> Result<Principal, Problem> {
+    let token = bearer(headers)?;
+    api.auth
+        .authenticate(token)
+        .await
+        .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, e.code, e.detail))
+}
+
+/// The bearer token of `Authorization: Bearer <token>`; 401 without one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
     let unauthorized = |code: &str, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized(
@@ -59,19 +68,13 @@ pub(crate) async fn principal(api: &Api, headers: &HeaderMap) -> Result<Principa
     let value = value
         .to_str()
         .map_err(|_| unauthorized("invalid_token", "the Authorization header is not ASCII"))?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => {
-            return Err(unauthorized(
-                "invalid_token",
-                "the Authorization header must be `Bearer <access token>`",
-            ));
-        }
-    };
-    api.auth
-        .authenticate(token)
-        .await
-        .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, e.code, e.detail))
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(unauthorized(
+            "invalid_token",
+            "the Authorization header must be `Bearer <access token>`",
+        )),
+    }
 }
 
 // ---------------------------------------------------------------- headers
