@@ -279,7 +279,10 @@ async fn deliveries_show_ids_and_statuses_and_are_redelivered() {
         .token("hooks")
         .send(&app)
         .await;
-    assert_eq!((a.status, a.field()), (StatusCode::BAD_REQUEST, "cursor"));
+    assert_eq!(
+        (a.status, a.code(), a.field()),
+        (StatusCode::BAD_REQUEST, "invalid_cursor", "cursor")
+    );
 
     let a = post(format!("/v1/webhooks/{id}:redeliver"))
         .token("hooks")

@@ -79,7 +79,8 @@ pub struct Summary {
 ///
 /// # Errors
 /// `InsufficientScope` or `NotFound` (another owner's or account's subscription, or a deleted
-/// one) as [`WebhookError::Engine`]; `Invalid` `page_size` or `cursor`; a store failure.
+/// one) as [`WebhookError::Engine`]; `Invalid` `page_size`, `InvalidCursor` for a cursor of
+/// another list or filter; a store failure.
 pub async fn delivery_log(
     engine: &Engine,
     principal: &Principal,
@@ -92,7 +93,15 @@ pub async fn delivery_log(
     let mut before = match &page.cursor {
         None => None,
         Some(c) => {
-            Some(decode_cursor(c, &binding).ok_or_else(|| invalid("cursor", "is not a cursor of this delivery list"))?)
+            let cursor = decode_cursor(c, &binding).ok_or_else(|| {
+                WebhookError::Engine(
+                    DomainError::InvalidCursor {
+                        message: "is not a cursor of this delivery list".into(),
+                    }
+                    .into(),
+                )
+            })?;
+            Some(cursor)
         }
     };
     // Visibility before anything is read: another owner's or account's subscription is a 404.
