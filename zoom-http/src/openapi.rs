@@ -247,6 +247,10 @@ fn query_constraints(paths: &mut Map<String, Value>) {
                 }),
                 (Some("query"), Some("cursor")) => json!({"type": "string", "minLength": 1}),
                 (Some("query"), Some("host_id")) => json!({"type": "string", "pattern": NAME_PATTERN}),
+                (Some("query"), Some("events")) => json!({
+                    "type": "string", "pattern": events_pattern(),
+                    "description": "Comma-separated catalogue names (docs/events.md)",
+                }),
                 (Some("header"), Some("Last-Event-ID")) => json!({"type": "integer", "minimum": 0}),
                 (Some("header"), Some("Idempotency-Key")) => json!({
                     "type": "string", "minLength": 1, "maxLength": crate::extract::MAX_IDEMPOTENCY_KEY, "pattern": "^[!-~]+$",
@@ -256,6 +260,13 @@ fn query_constraints(paths: &mut Map<String, Value>) {
             p["schema"] = schema;
         }
     }
+}
+
+/// A comma-separated list of catalogue names, as the `events` filter of `GET /v1/events` takes.
+fn events_pattern() -> String {
+    let names: Vec<String> = CATALOGUE.iter().map(|n| n.replace('.', "\\.")).collect();
+    let one = format!("({})", names.join("|"));
+    format!("^{one}(,{one})*$")
 }
 
 /// Sets `schema.properties.<property>` to `value`.
@@ -375,6 +386,18 @@ fn body_constraints(schemas: &mut Map<String, Value>) {
         "WebhookInput",
         "events",
         json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": CATALOGUE}}),
+    );
+    property(
+        schemas,
+        "WebhookPatchInput",
+        "events",
+        json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": CATALOGUE}}),
+    );
+    property(
+        schemas,
+        "WebhookPatchInput",
+        "url",
+        json!({"type": ["string", "null"], "format": "uri", "description": "A public `https` or `http` URL"}),
     );
     property(
         schemas,
