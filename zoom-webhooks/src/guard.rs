@@ -110,7 +110,10 @@ pub trait Resolver: Send + Sync + std::fmt::Debug + 'static {
     fn lookup(&self, host: &str) -> Lookup;
 }
 
-/// The system resolver (`getaddrinfo`, through tokio).
+/// How long [`SystemResolver`] waits for an answer.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The system resolver (`getaddrinfo`, through tokio), bounded by [`LOOKUP_TIMEOUT`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
 
@@ -118,8 +121,13 @@ impl Resolver for SystemResolver {
     fn lookup(&self, host: &str) -> Lookup {
         let host = host.to_owned();
         Box::pin(async move {
-            // The port is a placeholder: the connector puts the URL's port on each address.
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            // The port is a placeholder: the connector puts the URL's port on each address. A
+            // resolver that does not answer (no network, a dead DNS server) must not hold a
+            // subscribe call or a delivery for the system's own timeouts (10 s and more): after
+            // LOOKUP_TIMEOUT the name has no address now.
+            let found = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
+                .await
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the name did not resolve in time"))??;
             Ok(found.map(|a| a.ip()).collect())
         })
     }
