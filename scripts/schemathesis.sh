@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib/server.sh
 
 # The event stream never ends, so no generated call to it could finish: it is left out (its
-# contract is tested through the Router and a socket in zoom-http/tests/events.rs).
+# contract is tested through the Router and a socket in zoom-http/tests/events.rs). Redelivery is
+# left out too: the stateful phase follows a link from a new subscription to `:redeliver` with a
+# made-up `delivery_id`, whose 404 it takes for the subscription's, and it ignores the check's
+# scoping; its contract is tested in zoom-http/tests/webhook_selfservice.rs and
+# zoom-webhooks/tests/selfservice.rs.
 "${SCHEMATHESIS:-schemathesis}" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks all \
@@ -16,6 +20,7 @@ cd "$(dirname "$0")/.."
   --max-time "${MAX_TIME:-300}" \
   --request-timeout 10 \
   --exclude-operation-id events.stream \
+  --exclude-operation-id webhooks.redeliver \
   --seed "${SEED:-1}" \
   --generation-database none \
   --no-color \
