@@ -23,7 +23,7 @@ cleanup() {
   kill "$server" 2>/dev/null || true
   # The walk-through runs in its own process group, so this also stops the receiver it started.
   [ -n "$walk" ] && kill -- "-$walk" 2>/dev/null || true
-  rm -f receiver.log
+  rm -f receiver.log stream.log
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,6 +48,8 @@ done
 echo "events delivered with 200: $ok"
 [ "$ok" -ge 5 ]
 grep -q 'participant.joined' receiver.log
+for _ in $(seq 1 50); do grep -q '^event: meeting.ended' stream.log && break; sleep 0.2; done
+grep -q '^event: meeting.ended' stream.log
 CHECKS
 echo "--- running the README walk-through"
 setsid bash -euo pipefail "$work/walkthrough.sh" &

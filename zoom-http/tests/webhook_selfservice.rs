@@ -305,6 +305,37 @@ async fn deliveries_show_ids_and_statuses_and_are_redelivered() {
         .await;
     assert_eq!(a.body, json!({"count": 0}), "nothing failed is left");
 
+    // With an Idempotency-Key, a repeat answers the first count and makes nothing pending again;
+    // the same key with another body is 422.
+    let third = failed_delivery(&app, &id, "evt_three", 3).await;
+    let again = |body: serde_json::Value| {
+        post(format!("/v1/webhooks/{id}:redeliver"))
+            .token("hooks")
+            .header("idempotency-key", "redeliver-1")
+            .json(body)
+    };
+    let a = again(json!({"status": "failed"})).send(&app).await;
+    assert_eq!((a.status, &a.body), (StatusCode::ACCEPTED, &json!({"count": 1})));
+    let fourth = failed_delivery(&app, &id, "evt_four", 4).await;
+    let a = again(json!({"status": "failed"})).send(&app).await;
+    assert_eq!(
+        (a.status, &a.body),
+        (StatusCode::ACCEPTED, &json!({"count": 1})),
+        "the first answer, not a second redelivery"
+    );
+    let store = app.engine.store();
+    assert_eq!(
+        store.delivery(third).await.unwrap().unwrap().state,
+        DeliveryState::Pending
+    );
+    let fourth = store.delivery(fourth).await.unwrap().unwrap();
+    assert_eq!(fourth.state, DeliveryState::Failed, "the replay sent nothing again");
+    let a = again(json!({"delivery_id": first})).send(&app).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
+
     for (body, field) in [
         (json!({}), "delivery_id"),
         (json!({"delivery_id": first, "status": "failed"}), "status"),
@@ -390,6 +421,15 @@ async fn ping_is_accepted_and_recorded() {
         .send(&app)
         .await;
     assert_eq!(a.code(), "unknown_field");
+    // Whitespace is not "no body": it is no JSON document either.
+    for blank in [&b"\r"[..], b" ", b"\n\t"] {
+        let a = post(format!("/v1/webhooks/{id}:ping"))
+            .token("hooks")
+            .raw(blank, Some("application/json"))
+            .send(&app)
+            .await;
+        assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "invalid_json"));
+    }
     let gated = post("/v1/webhooks")
         .token("hooks")
         .json(json!({"url": "https://hooks.example.com/v", "events": ["meeting.started"], "url_validation": true}))
@@ -454,6 +494,31 @@ async fn validate_succeeds_fails_and_times_out() {
     );
     let a = get(format!("/v1/webhooks/{id}")).token("hooks").send(&app).await;
     assert_eq!(a.body["validated"], true);
+    // With an Idempotency-Key, a repeat answers the first success without a new challenge: the
+    // receiver, now holding a wrong secret, is not asked again.
+    for round in 0..2 {
+        let a = post(format!("/v1/webhooks/{id}:validate"))
+            .token("hooks")
+            .header("idempotency-key", "validate-1")
+            .send(&app)
+            .await;
+        assert_eq!(
+            (a.status, &a.body),
+            (StatusCode::OK, &json!({"id": id, "validated": true})),
+            "round {round}"
+        );
+        *secret.lock().unwrap() = "not the secret".into();
+    }
+    let a = post(format!("/v1/webhooks/{id}:validate"))
+        .token("hooks")
+        .send(&app)
+        .await;
+    assert_eq!(
+        a.code(),
+        "url_validation_failed",
+        "without the key, the challenge is sent again"
+    );
+    *secret.lock().unwrap() = created.body["secret"].as_str().unwrap().to_owned();
 
     let (wrong_url, _wrong) = receiver(
         |body| {

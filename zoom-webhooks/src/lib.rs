@@ -71,7 +71,7 @@ mod worker;
 pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedule};
 pub use error::WebhookError;
 pub use log::{DeliveryFilter, Summary, delivery_log};
-pub use manage::{MAX_REDELIVERIES, Redelivery, SelfService, SelfServiceConfig};
+pub use manage::{MAX_REDELIVERIES, Redelivery, SelfService, SelfServiceConfig, Validation};
 pub use redeliver::Range;
 pub use worker::{Worker, WorkerHandle};
 

@@ -15,7 +15,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use zoom_core::engine::{Page, PageRequest, WebhookOutcome};
+use serde::{Deserialize, Serialize};
+use zoom_core::engine::{Idempotent, Page, PageRequest, WebhookOutcome};
 use zoom_core::error::DomainError;
 use zoom_core::id::WebhookId;
 use zoom_core::principal::{Principal, Scope};
@@ -53,8 +54,17 @@ impl Default for SelfServiceConfig {
     }
 }
 
+/// What `:validate` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    /// The subscription.
+    pub id: WebhookId,
+    /// Whether its URL is validated now.
+    pub validated: bool,
+}
+
 /// Which deliveries `:redeliver` sends again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Redelivery {
     /// This delivery, whatever its state.
     Delivery(u64),
@@ -167,7 +177,8 @@ impl SelfService {
     }
 
     /// Makes deliveries pending again, due now: they are sent with their first body and
-    /// `event_id`. Returns how many.
+    /// `event_id`. Returns how many. With an idempotency key, a repeat answers the first count
+    /// and sends nothing again.
     ///
     /// # Errors
     /// `InsufficientScope` (`webhook.write`), `NotFound` (the subscription, or a delivery not of
@@ -178,8 +189,26 @@ impl SelfService {
         principal: &Principal,
         id: &WebhookId,
         which: Redelivery,
+        idempotency_key: Option<&str>,
     ) -> Result<u64, WebhookError> {
         require(principal, Scope::WebhookWrite)?;
+        let op = Idempotent {
+            op: "redeliver",
+            target: id.as_str(),
+            request: &which,
+            key: idempotency_key,
+        };
+        self.engine
+            .once(principal, op, || self.redeliver_now(principal, id, which))
+            .await
+    }
+
+    async fn redeliver_now(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+        which: Redelivery,
+    ) -> Result<u64, WebhookError> {
         let sub = self.engine.webhook(principal, id).await?;
         webhook::receives(&sub).map_err(EngineError::from)?;
         match which {
@@ -227,13 +256,31 @@ impl SelfService {
     }
 
     /// Sends the endpoint-validation challenge to the subscription's URL and, when the answer is
-    /// right, records the URL as validated.
+    /// right, records the URL as validated. With an idempotency key, a repeat answers the first
+    /// success and sends no new challenge.
     ///
     /// # Errors
     /// [`WebhookError::Validation`] saying what came back (HTTP 422), `InsufficientScope`,
     /// `NotFound`, [`WebhookError::Client`] when no HTTP client can be built.
-    pub async fn validate(&self, principal: &Principal, id: &WebhookId) -> Result<Subscription, WebhookError> {
+    pub async fn validate(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+        idempotency_key: Option<&str>,
+    ) -> Result<Validation, WebhookError> {
         require(principal, Scope::WebhookWrite)?;
+        let op = Idempotent {
+            op: "validate",
+            target: id.as_str(),
+            request: &(),
+            key: idempotency_key,
+        };
+        self.engine
+            .once(principal, op, || self.validate_now(principal, id))
+            .await
+    }
+
+    async fn validate_now(&self, principal: &Principal, id: &WebhookId) -> Result<Validation, WebhookError> {
         let sub = self.engine.webhook(principal, id).await?;
         let client = self.client()?;
         let answer = validate::challenge(&self.engine, client, &sub, self.config.max_response_bytes).await?;
@@ -243,7 +290,10 @@ impl SelfService {
             encrypted_token: answer.encrypted_token,
         };
         match self.engine.execute_webhook(principal, Some(id), command, None).await {
-            Ok(out) => Ok(out.subscription),
+            Ok(out) => Ok(Validation {
+                id: out.subscription.id,
+                validated: out.subscription.validated,
+            }),
             Err(EngineError::Domain(DomainError::Conflict {
                 code: "url_validation_failed" | "url_changed",
                 message,

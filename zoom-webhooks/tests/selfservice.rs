@@ -107,7 +107,7 @@ async fn validation_handshake_succeeds_and_gates_deliveries() {
         other => panic!("{other:?}"),
     }
 
-    let validated = s.validate(&admin(), &sub).await.unwrap();
+    let validated = s.validate(&admin(), &sub, None).await.unwrap();
     assert!(validated.validated);
     let seen = receiver.wait_for(1).await;
     let challenge = &seen[0];
@@ -126,7 +126,7 @@ async fn validation_handshake_succeeds_and_gates_deliveries() {
     );
 
     // A second challenge carries a fresh token.
-    s.validate(&admin(), &sub).await.unwrap();
+    s.validate(&admin(), &sub, None).await.unwrap();
     let seen = receiver.wait_for(3).await;
     assert_ne!(seen[2].json()["payload"]["plainToken"].as_str().unwrap(), plain);
 
@@ -159,7 +159,7 @@ async fn validation_fails_on_a_wrong_answer_an_error_or_silence() {
     })
     .await;
     let (sub, _) = subscribe_validated(&s, &wrong.url("/wrong")).await;
-    match s.validate(&admin(), &sub).await {
+    match s.validate(&admin(), &sub, None).await {
         Err(WebhookError::Validation(detail)) => assert!(detail.contains("encryptedToken"), "{detail}"),
         other => panic!("{other:?}"),
     }
@@ -167,7 +167,7 @@ async fn validation_fails_on_a_wrong_answer_an_error_or_silence() {
 
     let teapot = Receiver::start(|_, _| Reply::status(418).with_body("short and stout")).await;
     let (sub, _) = subscribe_validated(&s, &teapot.url("/t")).await;
-    match s.validate(&admin(), &sub).await {
+    match s.validate(&admin(), &sub, None).await {
         Err(WebhookError::Validation(detail)) => {
             assert!(detail.contains("418") && detail.contains("short and stout"), "{detail}");
         }
@@ -176,7 +176,7 @@ async fn validation_fails_on_a_wrong_answer_an_error_or_silence() {
 
     let plain_text = Receiver::start(|_, _| Reply::ok().with_body("ok")).await;
     let (sub, _) = subscribe_validated(&s, &plain_text.url("/p")).await;
-    match s.validate(&admin(), &sub).await {
+    match s.validate(&admin(), &sub, None).await {
         Err(WebhookError::Validation(detail)) => assert!(detail.contains("not JSON"), "{detail}"),
         other => panic!("{other:?}"),
     }
@@ -185,7 +185,7 @@ async fn validation_fails_on_a_wrong_answer_an_error_or_silence() {
     let silent = Receiver::start(|_, _| Reply::ok().after(Duration::from_secs(30))).await;
     let (sub, _) = subscribe_validated(&s, &silent.url("/s")).await;
     let started = std::time::Instant::now();
-    match s.validate(&admin(), &sub).await {
+    match s.validate(&admin(), &sub, None).await {
         Err(WebhookError::Validation(detail)) => assert!(detail.contains("timed out"), "{detail}"),
         other => panic!("{other:?}"),
     }
@@ -193,7 +193,7 @@ async fn validation_fails_on_a_wrong_answer_an_error_or_silence() {
 
     // Someone else's subscription is not found, and a reader may not validate.
     assert!(matches!(
-        s.validate(&zoom_core::testing::kit::foreign_app(), &sub).await,
+        s.validate(&zoom_core::testing::kit::foreign_app(), &sub, None).await,
         Err(WebhookError::Engine(EngineError::Domain(
             zoom_core::error::DomainError::NotFound { .. }
         )))
@@ -240,7 +240,7 @@ async fn failed_deliveries_are_redelivered_by_id_and_by_status() {
     // By id: that delivery alone, with its event id.
     let first = failed_rows[0].clone();
     assert_eq!(
-        s.redeliver(&admin(), &sub, Redelivery::Delivery(first.delivery_id))
+        s.redeliver(&admin(), &sub, Redelivery::Delivery(first.delivery_id), None)
             .await
             .unwrap(),
         1
@@ -260,6 +260,7 @@ async fn failed_deliveries_are_redelivered_by_id_and_by_status() {
                 from: Some(start),
                 to: Some(Utc::now() + chrono::Duration::seconds(1)),
             },
+            None,
         )
         .await
         .unwrap();
@@ -275,7 +276,7 @@ async fn failed_deliveries_are_redelivered_by_id_and_by_status() {
         from: None,
         to: Some(start),
     };
-    assert_eq!(s.redeliver(&admin(), &sub, none).await.unwrap(), 0);
+    assert_eq!(s.redeliver(&admin(), &sub, none, None).await.unwrap(), 0);
     let page = s
         .deliveries(
             &admin(),
@@ -293,7 +294,7 @@ async fn failed_deliveries_are_redelivered_by_id_and_by_status() {
     // A delivery of another subscription is not found through this one.
     let (other, _) = subscribe(&engine, &receiver.url("/other"), &["meeting.ended"]).await;
     assert!(matches!(
-        s.redeliver(&admin(), &other, Redelivery::Delivery(first.delivery_id))
+        s.redeliver(&admin(), &other, Redelivery::Delivery(first.delivery_id), None)
             .await,
         Err(WebhookError::Engine(EngineError::Domain(
             zoom_core::error::DomainError::NotFound {

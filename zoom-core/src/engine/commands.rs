@@ -1,7 +1,11 @@
 //! The engine's commands: meetings, the media seam, join tokens and webhook subscriptions. Each
 //! is a thin shape over the one runner.
 
+use std::future::Future;
 use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::idempotency::{Found, Reply, Request};
 use super::{Engine, EngineError, JoinToken, WebhookOutcome, require};
@@ -12,6 +16,20 @@ use crate::principal::{Principal, Scope};
 use crate::store::StoreError;
 use crate::token::{self, JoinClaims};
 use crate::webhook::{Subscription, WebhookCommand};
+
+/// What makes a request idempotent for [`Engine::once`]: its kind, its target, its body and the
+/// client's `Idempotency-Key` (none: the request simply runs).
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotent<'a, B> {
+    /// The kind of request (`join`, `redeliver`, ...): the same key on another kind is a mismatch.
+    pub op: &'a str,
+    /// The resource it acts on.
+    pub target: &'a str,
+    /// The request's body.
+    pub request: &'a B,
+    /// The client's key.
+    pub key: Option<&'a str>,
+}
 
 impl Engine {
     /// Runs a meeting command. `meeting_id` is `None` only for `Schedule` (the engine picks the id).
@@ -129,17 +147,22 @@ impl Engine {
         idempotency_key: Option<&str>,
     ) -> Result<JoinToken, EngineError> {
         require(principal, Scope::MeetingJoin)?;
-        let idempotency = self.meetings.idempotency();
-        let idem = match idempotency_key {
-            Some(k) => {
-                let r = Request::new(Some(principal), "join", Some(meeting_id.as_str()), request, k)?;
-                if let Some(found) = idempotency.lookup(&r).await? {
-                    return replayed_token(found);
-                }
-                Some(r)
-            }
-            None => None,
+        let op = Idempotent {
+            op: "join",
+            target: meeting_id.as_str(),
+            request,
+            key: idempotency_key,
         };
+        self.once(principal, op, || self.mint_join_token(principal, meeting_id, request))
+            .await
+    }
+
+    async fn mint_join_token(
+        &self,
+        principal: &Principal,
+        meeting_id: &MeetingId,
+        request: &JoinRequest,
+    ) -> Result<JoinToken, EngineError> {
         let meeting = self.meeting_visible(principal, meeting_id).await?;
         let now = self.clock.now();
         let ctx = meeting::Context {
@@ -167,29 +190,60 @@ impl Engine {
             token::mint_join_token(&ring, &claims)
         }
         .map_err(|e| EngineError::internal("signing a join token", e))?;
-        let issued = JoinToken {
+        Ok(JoinToken {
             jwt,
             sfu_url: self.config.sfu_url.clone(),
             expires_in: token::JOIN_TOKEN_TTL_SECS as u64,
             claims,
+        })
+    }
+
+    /// Runs `work` once per idempotency key, for a request that is not a command on a stream
+    /// (a join token, a redelivery, an endpoint validation): with `op.key`, a repeat of the same
+    /// request answers `work`'s first success again without running it, and another request with
+    /// the same key is [`EngineError::IdempotencyMismatch`]. A failure is not remembered, so the
+    /// same key may be tried again. Two first uses racing may both run `work`; both answer the
+    /// first recorded success.
+    ///
+    /// # Errors
+    /// `work`'s error; a mismatched key or a store failure, converted into `E`.
+    pub async fn once<T, E, F, Fut>(
+        &self,
+        principal: &Principal,
+        op: Idempotent<'_, impl Serialize>,
+        work: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<EngineError>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let Some(key) = op.key else {
+            return work().await;
         };
-        if let Some(r) = idem {
-            let value = serde_json::to_value(&issued).map_err(|e| EngineError::internal("encoding a join token", e))?;
-            let record = idempotency.record(&r, Reply::Value { value })?;
-            match idempotency.put(record).await {
-                Ok(()) => {}
-                // A concurrent request with the same key was first: answer with its token.
-                Err(StoreError::DuplicateIdempotencyKey) => {
-                    let found = idempotency.lookup(&r).await?.ok_or_else(|| StoreError::Corrupt {
-                        row: format!("idempotency {}", r.key),
-                        reason: "the record a duplicate key named vanished".into(),
-                    })?;
-                    return replayed_token(found);
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let idempotency = self.meetings.idempotency();
+        let request = Request::new(Some(principal), op.op, Some(op.target), op.request, key)?;
+        if let Some(found) = idempotency.lookup(&request).await? {
+            return Ok(replayed(found)?);
         }
-        Ok(issued)
+        let answer = work().await?;
+        let value = serde_json::to_value(&answer).map_err(|e| EngineError::internal("encoding a reply", e))?;
+        let record = idempotency.record(&request, Reply::Value { value })?;
+        match idempotency.put(record).await {
+            Ok(()) => Ok(answer),
+            // A concurrent request with the same key was first: answer with its reply.
+            Err(StoreError::DuplicateIdempotencyKey) => {
+                let found = idempotency.lookup(&request).await?.ok_or_else(|| {
+                    EngineError::Store(StoreError::Corrupt {
+                        row: format!("idempotency {}", request.key),
+                        reason: "the record a duplicate key named vanished".into(),
+                    })
+                })?;
+                Ok(replayed(found)?)
+            }
+            Err(e) => Err(EngineError::from(e).into()),
+        }
     }
 
     /// Runs a webhook-subscription command. `id` is `None` only for `Subscribe`.
@@ -214,16 +268,17 @@ impl Engine {
     }
 }
 
-fn replayed_token(found: Found) -> Result<JoinToken, EngineError> {
+fn replayed<T: DeserializeOwned>(found: Found) -> Result<T, EngineError> {
     let corrupt = |reason: String| {
         EngineError::Store(StoreError::Corrupt {
-            row: "idempotency (join token)".into(),
+            row: "idempotency (reply)".into(),
             reason,
         })
     };
     match found {
         Found::Reply(Reply::Value { value }) => serde_json::from_value(value).map_err(|e| corrupt(e.to_string())),
         Found::Legacy(text) => serde_json::from_str(&text).map_err(|e| corrupt(e.to_string())),
+        // The key was used for a command on a stream.
         Found::Reply(Reply::Stream { .. }) => Err(EngineError::IdempotencyMismatch),
     }
 }

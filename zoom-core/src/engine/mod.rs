@@ -42,6 +42,7 @@ use crate::token::{JoinClaims, KeyRing};
 use crate::webhook::aggregate::Subscriptions;
 use crate::webhook::{Subscription, address::AllowList};
 
+pub use commands::Idempotent;
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL, IDEMPOTENCY_FORMAT};
 pub use keys::{
     KeyCommand, KeyList, OPEN_SEALED_KEY, SigningKeys, load_or_create_ring, load_or_create_sealed_ring, plaintext_keys,

@@ -191,8 +191,10 @@ impl<S: Send + Sync> FromRequest<S> for Empty {
 #[serde(deny_unknown_fields)]
 struct Nothing {}
 
+/// No body at all. Whitespace alone is not "no body": it is not a JSON document either, so it is
+/// refused as `invalid_json` (a client that means nothing sends nothing).
 fn is_blank(body: &[u8]) -> bool {
-    body.iter().all(u8::is_ascii_whitespace)
+    body.is_empty()
 }
 
 fn parse_json<T: DeserializeOwned>(json_type: bool, body: &[u8]) -> Result<T, Problem> {

@@ -178,7 +178,7 @@ pub(crate) async fn rotate_secret(
 /// Sends deliveries again with their first `event_id`: one by `delivery_id`, or every failed
 /// one (of a range of attempt times).
 #[utoipa::path(post, path = "/v1/webhooks/{id}:redeliver", operation_id = "webhooks.redeliver", tag = "webhooks",
-    params(WebhookPath),
+    params(WebhookPath, IdempotencyKey),
     request_body = RedeliverInput,
     responses(
         (status = 202, description = "How many deliveries will be sent again", body = RedeliverView),
@@ -190,9 +190,13 @@ pub(crate) async fn redeliver(
     Caller(caller): Caller,
     WebhookPath(id): WebhookPath,
     _: NoQuery,
+    key: IdempotencyKey,
     Json(input): Json<RedeliverInput>,
 ) -> Result<Response, Problem> {
-    let count = api.webhooks.redeliver(&caller, &id, which(&input)?).await?;
+    let count = api
+        .webhooks
+        .redeliver(&caller, &id, which(&input)?, key.as_deref())
+        .await?;
     Ok(reply(StatusCode::ACCEPTED, RedeliverView { count }))
 }
 
@@ -259,7 +263,7 @@ pub(crate) async fn ping(
 /// Validates the URL as Zoom does: the server POSTs an `endpoint.url_validation` challenge and
 /// expects the HMAC of its `plainToken` under the newest secret within 3 seconds.
 #[utoipa::path(post, path = "/v1/webhooks/{id}:validate", operation_id = "webhooks.validate", tag = "webhooks",
-    params(WebhookPath),
+    params(WebhookPath, IdempotencyKey),
     request_body(content = crate::openapi::EmptyBody, description = "Nothing, or `{}`"),
     responses(
         (status = 200, description = "The URL is validated", body = ValidatedView),
@@ -271,12 +275,13 @@ pub(crate) async fn validate(
     Caller(caller): Caller,
     WebhookPath(id): WebhookPath,
     _: NoQuery,
+    key: IdempotencyKey,
     _: Empty,
 ) -> Result<Response, Problem> {
-    let sub = api.webhooks.validate(&caller, &id).await?;
+    let done = api.webhooks.validate(&caller, &id, key.as_deref()).await?;
     let view = ValidatedView {
-        id: sub.id.as_str().to_owned(),
-        validated: sub.validated,
+        id: done.id.as_str().to_owned(),
+        validated: done.validated,
     };
     Ok(reply(StatusCode::OK, view))
 }
