@@ -40,7 +40,7 @@ awk '/^## Walk-through/{on=1; next} /^## /{on=0} on && /^```sh$/{inb=1; next} in
 test -s "$work/walkthrough.sh"
 printf '\n# checks of the walk-through itself\n' >> "$work/walkthrough.sh"
 cat >> "$work/walkthrough.sh" <<'CHECKS'
-for _ in $(seq 1 50); do
+for _ in $(seq 1 200); do
   ok=$(curl -s "$BASE/v1/webhooks/$WEBHOOK_ID/deliveries" -H "$AUTH" | jq '[.deliveries[] | select(.status_code == 200) | .event] | unique | length')
   [ "$ok" -ge 5 ] && break
   sleep 0.2
