@@ -65,6 +65,9 @@ pub use listen::CommitListener;
 
 use crate::error::pool_error;
 
+/// The `application_name` of the store's sessions unless the URL names one.
+const APPLICATION_NAME: &str = "zoom-store-postgres";
+
 /// The schema used when neither the URL nor [`Options::schema`] names one.
 pub const DEFAULT_SCHEMA: &str = "public";
 
@@ -146,7 +149,7 @@ fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Confi
     };
     config.options(session_options);
     if config.get_application_name().is_none() {
-        config.application_name("zoom-store-postgres");
+        config.application_name(APPLICATION_NAME);
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(options.connect_timeout);

@@ -27,6 +27,9 @@ use crate::leader::{PING_EVERY, PING_TIMEOUT};
 /// The channel every append notifies.
 pub const CHANNEL: &str = "zoom_log";
 
+/// The `application_name` of the listener's session (unless the URL names one).
+pub const APPLICATION_NAME: &str = "zoom-store-postgres listener";
+
 /// The first wait before reconnecting.
 pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -61,6 +64,11 @@ impl CommitListener {
         runtime: &tokio::runtime::Handle,
         on_commit: OnCommit,
     ) -> Self {
+        let mut config = config;
+        // Named apart from the pool's sessions, so an operator can tell it in pg_stat_activity.
+        if config.get_application_name() == Some(crate::APPLICATION_NAME) {
+            config.application_name(APPLICATION_NAME);
+        }
         let (tx, listening) = watch::channel(false);
         let failure = Arc::default();
         let task = runtime.spawn(listen(config, tls, schema, on_commit, tx, Arc::clone(&failure)));
