@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use common::*;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -285,17 +286,65 @@ async fn many_streams_are_fed_by_one_reader_of_the_log() {
     }
 }
 
+/// Opens `/v1/events?events=meeting.updated` over SSE, resuming after `last` if given.
+async fn open_sse(addr: SocketAddr, last: Option<&str>) -> TcpStream {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    let resume = last.map(|c| format!("Last-Event-ID: {c}\r\n")).unwrap_or_default();
+    conn.write_all(
+        format!(
+            "GET /v1/events?events=meeting.updated HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer reader\r\n{resume}\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    conn
+}
+
+/// SSE messages' ids read until `want` of them, the end of the response, or the deadline; and
+/// whether the response ended.
+async fn read_sse(conn: &mut TcpStream, text: &mut String, want: usize) -> (Vec<String>, bool) {
+    let ids = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("id: ").map(|v| v.trim().to_owned()))
+            .collect()
+    };
+    let mut ended = false;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 16 * 1024];
+        // At least the response's head, which is sent once the stream has subscribed.
+        while ids(text).len() < want || !text.contains("\r\n\r\n") {
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if n == 0 || text.ends_with("0\r\n\r\n") {
+                ended = true;
+                return;
+            }
+        }
+    })
+    .await;
+    (ids(text), ended)
+}
+
 /// A stream that falls more than the ring behind the hub is closed with 4008 after the last id
-/// it was sent (named in the reason), and resuming from that id loses nothing. The test runs on
-/// one thread, so the hub hands out the whole burst before the stream can take any of it.
+/// it was sent (named in the reason), and resuming from that id loses nothing; over SSE the
+/// response ends and `Last-Event-ID` resumes. The test runs on one thread, so the hub hands out
+/// the whole burst before a stream can take any of it.
 #[tokio::test]
 async fn a_stream_that_falls_a_ring_behind_is_closed_with_4008_and_resumes() {
     const BURST: u64 = 40;
     let s = serve(8).await;
     let id = schedule(&s.app, "alice", json!({})).await;
     let mut ws = connect(s.addr, &format!("/v1/meetings/{id}/events"), "alice").await;
+    let mut sse = open_sse(s.addr, None).await;
+    let mut sse_text = String::new();
+    // The SSE stream is subscribed once its response has begun.
+    let (none, _) = read_sse(&mut sse, &mut sse_text, 0).await;
+    assert!(none.is_empty());
     rename_quietly(&s.app, &id, "first".into()).await;
     s.signal.notify();
+    let (sse_first, ended) = read_sse(&mut sse, &mut sse_text, 1).await;
+    assert_eq!((sse_first.len(), ended), (1, false), "{sse_text}");
     let (frames, _) = read(&mut ws, 1, Duration::from_secs(10)).await;
     let first = versions(&frames);
     assert_eq!(first.len(), 1, "{frames:?}");
@@ -319,6 +368,41 @@ async fn a_stream_that_falls_a_ring_behind_is_closed_with_4008_and_resumes() {
     assert_eq!(resumed, ((last + 1)..=(first[0] + BURST)).collect::<Vec<_>>());
     let (more, _) = read(&mut again, 1, Duration::from_millis(100)).await;
     assert!(more.is_empty(), "{more:?}");
+
+    // The SSE stream fell behind too: its response ended after what it was sent.
+    let (sse_ids, ended) = read_sse(&mut sse, &mut sse_text, usize::MAX).await;
+    assert!(ended, "the SSE response ended: {sse_text}");
+    let last_sse = sse_ids.last().unwrap().clone();
+    let mut again = open_sse(s.addr, Some(&last_sse)).await;
+    let mut text = String::new();
+    let sent = sse_ids.len();
+    let (resumed, ended) = read_sse(&mut again, &mut text, 1 + BURST as usize - sent).await;
+    assert!(!ended, "{text}");
+    assert_eq!(sent + resumed.len(), 1 + BURST as usize, "nothing lost: {text}");
+    let mut all = sse_ids.clone();
+    all.extend(resumed);
+    let mut distinct = all.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), all.len(), "nothing twice");
+}
+
+/// A stream that lags before the hub has delivered anything to it (a burst larger than the ring
+/// right after it opened) is not the client's fault: it catches up from the store again and
+/// sends everything, without closing.
+#[tokio::test]
+async fn a_stream_that_lags_before_its_first_event_catches_up_instead() {
+    const BURST: u64 = 40;
+    let s = serve(8).await;
+    let id = schedule(&s.app, "alice", json!({})).await;
+    let mut ws = connect(s.addr, &format!("/v1/meetings/{id}/events"), "alice").await;
+    for i in 0..BURST {
+        rename_quietly(&s.app, &id, format!("burst {i}")).await;
+    }
+    s.signal.notify();
+    let (frames, close) = read(&mut ws, BURST as usize, Duration::from_secs(10)).await;
+    assert_eq!(close, None);
+    assert_eq!(versions(&frames), (2..=1 + BURST).collect::<Vec<_>>());
 }
 
 /// A stream that starts far behind (more than two batches) catches up from the store while
