@@ -21,8 +21,19 @@ pub struct ApiConfig {
     pub header_limit: usize,
     /// Interval of keep-alive comments on event streams. Default 15 s.
     pub sse_keep_alive: Duration,
-    /// How often an event stream looks for new events. Default 250 ms.
+    /// How often the stream hub (the one reader of the log that feeds every event stream of the
+    /// router) looks for new events when nothing woke it: commits through this router and
+    /// through [`ApiConfig::commits`] wake it at once; this poll is how it sees commits that
+    /// nobody signals (another process on the same SQLite file). Default 250 ms.
     pub sse_poll: Duration,
+    /// How many events a stream may fall behind the hub before it is closed as too slow
+    /// (WebSocket close code 4008, the end of an SSE response; the client resumes from its last
+    /// id). The ring is shared by every stream. Default 4096.
+    pub stream_buffer: usize,
+    /// The hub that feeds this router's streams; `None` (the default): the router builds its own
+    /// over its engine, woken by [`ApiConfig::commits`]. Give one to share it between routers or
+    /// to read its counters; build it with the same signal as `commits`.
+    pub hub: Option<crate::StreamHub>,
     /// How often an open event stream (SSE or WebSocket) checks its token again: once the token
     /// has expired or is revoked, the stream ends (WebSocket close code 4001). Default 1 s.
     pub stream_reauth: Duration,
@@ -41,9 +52,11 @@ pub struct ApiConfig {
     /// clients that never hang up. `None`: streams end only when their clients leave.
     pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     /// Notified after every successful write (a 2xx answer to a method other than GET and
-    /// HEAD), so a webhook worker in the same process can look at the log at once instead of
-    /// waiting for its next poll. `None`: nobody is told.
-    pub commits: Option<Arc<tokio::sync::Notify>>,
+    /// HEAD), and what wakes the router's stream hub: a webhook worker in the same process (and
+    /// a PostgreSQL commit listener, for other instances' commits) shares it, so each follower of
+    /// the log looks at once instead of waiting for its next poll. `None`: the router's own
+    /// signal, which only its own writes notify.
+    pub commits: Option<crate::CommitSignal>,
     /// Webhook self-service: the resolver that checks subscription URLs and the validation
     /// challenge's timeout. Default: the system resolver and 3 s.
     pub webhooks: zoom_webhooks::SelfServiceConfig,
@@ -59,6 +72,8 @@ impl Default for ApiConfig {
             header_limit: 32 * 1024,
             sse_keep_alive: Duration::from_secs(15),
             sse_poll: Duration::from_millis(250),
+            stream_buffer: 4096,
+            hub: None,
             stream_reauth: Duration::from_secs(1),
             platform_account: None,
             cors_origins: Vec::new(),
@@ -80,6 +95,8 @@ pub(crate) struct Api {
     pub(crate) config: Arc<ApiConfig>,
     /// Webhook self-service over the same engine.
     pub(crate) webhooks: Arc<zoom_webhooks::SelfService>,
+    /// The one reader of the log that feeds every stream.
+    pub(crate) hub: crate::StreamHub,
     /// Stream tickets not yet used.
     pub(crate) tickets: Arc<crate::streams::tickets::Tickets>,
 }

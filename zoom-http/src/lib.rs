@@ -11,6 +11,9 @@
 //!   remembers accepted tokens briefly for costly verifiers.
 //! - `api`: [`ApiConfig`] and the state every handler shares.
 //! - `router`: [`router`] and its layers (request ids, limits, colon actions, commits).
+//! - `signal`: [`CommitSignal`], "the log has grown", told to every follower of the log in the
+//!   process (the stream hub, a webhook worker).
+//! - `streams`: the live event streams, fed by one [`StreamHub`] per router.
 //! - `extract`: typed extractors for the caller, bodies, ids, queries and headers, each refusing
 //!   with a precise problem.
 //! - `routes`: one module per resource, handlers of a few lines each.
@@ -71,6 +74,7 @@ mod extract;
 mod openapi;
 mod router;
 mod routes;
+mod signal;
 mod streams;
 
 pub use api::ApiConfig;
@@ -78,3 +82,5 @@ pub use auth::{AuthError, Authenticator, CachingAuthenticator};
 pub use extract::MAX_IDEMPOTENCY_KEY;
 pub use openapi::openapi;
 pub use router::{router, router_with};
+pub use signal::{CommitSignal, CommitWaiter};
+pub use streams::StreamHub;

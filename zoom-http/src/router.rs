@@ -40,7 +40,21 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         uri: config.uri_limit,
         headers: config.header_limit,
     };
-    let commits = config.commits.clone();
+    // The router's writes always wake its hub; an embedder's signal also reaches its webhook
+    // worker and whatever else follows the log.
+    let (hub, commits) = match (&config.hub, &config.commits) {
+        (Some(hub), commits) => (hub.clone(), commits.clone().unwrap_or_else(|| hub.commits().clone())),
+        (None, commits) => {
+            let commits = commits.clone().unwrap_or_default();
+            let hub = crate::StreamHub::new(
+                Arc::clone(&engine),
+                commits.clone(),
+                config.sse_poll,
+                config.stream_buffer,
+            );
+            (hub, commits)
+        }
+    };
     let auth = crate::limits::handoff(auth, &config.limits);
     let webhooks = Arc::new(zoom_webhooks::SelfService::new(
         Arc::clone(&engine),
@@ -52,6 +66,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         auth,
         config: Arc::new(config),
         webhooks,
+        hub,
         tickets: Arc::default(),
     };
     let rate_limits = crate::limits::layer(&api, &api.config.limits);
@@ -120,7 +135,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .map_request(action_paths::<axum::body::Body>)
         .layer(tower::util::option_layer(limits.active().then_some(limits)))
         .layer(DefaultBodyLimit::max(body_limit))
-        .option_layer(commits.map(TellCommitsLayer))
+        .layer(TellCommitsLayer(commits))
         .option_layer(rate_limits)
         .service(router);
     Router::new().fallback_service(stack)
@@ -292,10 +307,11 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// Wakes whoever waits on [`ApiConfig::commits`] after a successful write. Reads pass
-/// through untouched (their future is the inner one, not a boxed wrapper).
+/// Wakes whoever waits on [`ApiConfig::commits`] (and the router's stream hub) after a
+/// successful write. Reads pass through untouched (their future is the inner one, not a boxed
+/// wrapper).
 #[derive(Clone)]
-struct TellCommitsLayer(Arc<tokio::sync::Notify>);
+struct TellCommitsLayer(crate::CommitSignal);
 
 impl<S> tower::Layer<S> for TellCommitsLayer {
     type Service = TellCommits<S>;
@@ -303,7 +319,7 @@ impl<S> tower::Layer<S> for TellCommitsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         TellCommits {
             inner,
-            notify: Arc::clone(&self.0),
+            notify: self.0.clone(),
         }
     }
 }
@@ -311,7 +327,7 @@ impl<S> tower::Layer<S> for TellCommitsLayer {
 #[derive(Clone)]
 struct TellCommits<S> {
     inner: S,
-    notify: Arc<tokio::sync::Notify>,
+    notify: crate::CommitSignal,
 }
 
 impl<S, B> tower::Service<Request<B>> for TellCommits<S>
@@ -334,11 +350,11 @@ where
         if read {
             return futures::future::Either::Left(answer);
         }
-        let notify = Arc::clone(&self.notify);
+        let notify = self.notify.clone();
         futures::future::Either::Right(Box::pin(async move {
             let response = answer.await?;
             if response.status().is_success() {
-                notify.notify_one();
+                notify.notify();
             }
             Ok(response)
         }))

@@ -548,32 +548,32 @@ async fn bodies_over_the_limit_are_413() {
     );
 }
 
-/// Successful writes wake the commit listener (a webhook worker); reads and refusals do not.
+/// Successful writes wake every waiter of the commit signal (a webhook worker, the stream hub);
+/// reads and refusals do not.
 #[tokio::test]
 async fn successful_writes_notify_the_commit_listener() {
-    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = zoom_http::CommitSignal::new();
+    let mut worker = signal.subscribe();
+    let mut other = signal.subscribe();
     let app = app_with(zoom_http::ApiConfig {
-        commits: Some(notify.clone()),
+        commits: Some(signal.clone()),
         ..Default::default()
     })
     .await;
-    let quiet = |n: std::sync::Arc<tokio::sync::Notify>| async move {
-        tokio::time::timeout(std::time::Duration::from_millis(50), n.notified())
-            .await
-            .is_err()
-    };
     let id = schedule(&app, "alice", json!({})).await;
-    tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
-        .await
-        .unwrap();
+    for w in [&mut worker, &mut other] {
+        tokio::time::timeout(std::time::Duration::from_secs(5), w.wait())
+            .await
+            .unwrap();
+    }
     get(format!("/v1/meetings/{id}")).token("alice").send(&app).await;
     post("/v1/meetings").token("alice").json(json!({})).send(&app).await;
-    assert!(
-        quiet(notify.clone()).await,
-        "a read or a refused write woke the listener"
-    );
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(50), worker.wait()).await;
+    assert!(quiet.is_err(), "a read or a refused write woke the listener");
     delete(format!("/v1/meetings/{id}")).token("alice").send(&app).await;
-    tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
-        .await
-        .unwrap();
+    for w in [&mut worker, &mut other] {
+        tokio::time::timeout(std::time::Duration::from_secs(5), w.wait())
+            .await
+            .unwrap();
+    }
 }

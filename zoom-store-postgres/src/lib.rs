@@ -10,7 +10,9 @@
 //! Positions are taken from a one-row head counter inside each append's transaction, whose row
 //! lock serialises appenders until they commit: positions are gap-free and strictly increasing
 //! in commit order across every connection and process, so a reader that has seen position N
-//! never later sees a new event below N. See `docs/storage-postgres.md`.
+//! never later sees a new event below N. Each append also notifies the `zoom_log` channel in its
+//! transaction (delivered at commit), which [`CommitListener`] relays. See
+//! `docs/storage-postgres.md`.
 //!
 //! # Layout
 //! - [`Options`]: pool size, schema, timeouts.
@@ -19,6 +21,8 @@
 //! - `tls`: the TLS connector each `sslmode` asks for.
 //! - [`migrate`]: the numbered, embedded, checksummed schema migrations.
 //! - [`LeaderLock`], [`Leadership`]: one instance of many does the webhook delivery.
+//! - [`listen`]: [`CommitListener`], a `LISTEN` on the channel every append notifies, so an
+//!   instance learns of another's commits at once.
 //! - `sql`: every statement the store runs.
 //!
 //! # Example
@@ -38,6 +42,7 @@
 pub mod conninfo;
 mod error;
 mod leader;
+pub mod listen;
 pub mod migrate;
 mod sql;
 mod tls;
@@ -56,8 +61,12 @@ use zoom_core::store::*;
 
 pub use error::Error;
 pub use leader::{LeaderLock, Leadership, PING_EVERY, PING_TIMEOUT};
+pub use listen::CommitListener;
 
 use crate::error::pool_error;
+
+/// The `application_name` of the store's sessions unless the URL names one.
+const APPLICATION_NAME: &str = "zoom-store-postgres";
 
 /// The schema used when neither the URL nor [`Options::schema`] names one.
 pub const DEFAULT_SCHEMA: &str = "public";
@@ -140,7 +149,7 @@ fn session_config(url: &str, options: &Options) -> Result<(tokio_postgres::Confi
     };
     config.options(session_options);
     if config.get_application_name().is_none() {
-        config.application_name("zoom-store-postgres");
+        config.application_name(APPLICATION_NAME);
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(options.connect_timeout);
@@ -262,6 +271,39 @@ impl PostgresStore {
         let (config, tls, schema) = session_config(url, &Options::default())?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         Ok(LeaderLock::new(config, tls, &schema, name, runtime))
+    }
+
+    /// Starts a [`CommitListener`] on a dedicated connection of its own: `on_commit` is called
+    /// for each commit to this store's schema by any instance (see [`listen`]).
+    pub fn commit_listener(&self, on_commit: impl Fn(Option<u64>) + Send + Sync + 'static) -> CommitListener {
+        CommitListener::spawn(
+            self.config.clone(),
+            self.tls.clone(),
+            self.schema.clone(),
+            &self.runtime,
+            Arc::new(on_commit),
+        )
+    }
+
+    /// The same listener as [`PostgresStore::commit_listener`] of a store connected to `url`,
+    /// without the store: for a process that holds the store only as `Arc<dyn Store>`. Must be
+    /// called inside a tokio runtime; it connects in the background.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::InvalidOptions`], [`Error::Tls`], [`Error::NoRuntime`].
+    pub fn commit_listener_for(
+        url: &str,
+        on_commit: impl Fn(Option<u64>) + Send + Sync + 'static,
+    ) -> Result<CommitListener, Error> {
+        let (config, tls, schema) = session_config(url, &Options::default())?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        Ok(CommitListener::spawn(
+            config,
+            tls,
+            schema,
+            &runtime,
+            Arc::new(on_commit),
+        ))
     }
 
     /// Runs `f` with a pooled connection as a task on the store's runtime.

@@ -163,8 +163,11 @@ ins AS (
     FROM h, unnest($4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::text[], $9::text[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, recorded_at, payload, metadata, ord)
     RETURNING position
-)
-SELECT max(position) FROM ins";
+),
+last AS (SELECT max(position) AS position FROM ins)
+-- Told to every LISTEN of the channel when (and only if) the transaction commits, in commit
+-- order: how the other instances' stream hubs and webhook workers learn of it at once.
+SELECT last.position, pg_notify('zoom_log', current_schema() || ' ' || last.position::text) FROM last";
 
 /// Writes everything one command produced, in one transaction. Row locks are taken in one
 /// global order (idempotency key, snapshot, links sorted by key, then the head row, then the

@@ -86,8 +86,9 @@ impl WorkerHandle {
         self.shared.log_wake.notify_one();
     }
 
-    /// The notifier [`WorkerHandle::notify`] uses, to hand to code that commits (such as
-    /// `zoom-http`'s `commits` option): `notify_one()` on it after a write wakes the worker at once.
+    /// The notifier [`WorkerHandle::notify`] uses, to hand to code that commits:
+    /// `notify_one()` on it after a write wakes the worker at once. It has one waiter, the
+    /// worker; to wake several followers of the log, relay a fan-out signal to it.
     pub fn commit_notifier(&self) -> Arc<Notify> {
         Arc::clone(&self.shared.log_wake)
     }

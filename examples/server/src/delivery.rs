@@ -3,13 +3,18 @@
 //! `webhooks` leader lock (`zoom_store_postgres::LeaderLock`) delivers, so no webhook is sent
 //! twice by two instances: the others try to take the lock every [`ELECTION_RETRY`], and one of
 //! them takes over when the leader stops or loses its lock's connection.
+//!
+//! Either way the worker is woken by [`Server::commits`], the signal the server's routers and
+//! (on PostgreSQL) its commit listener notify: it wakes the stream hubs too, each its own
+//! waiter, so none takes the others' wake-ups.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zoom_core::engine::Engine;
+use zoom_http::CommitWaiter;
 use zoom_store_postgres::{LeaderLock, PostgresStore};
 use zoom_webhooks::{Worker, WorkerConfig, WorkerHandle};
 
@@ -28,11 +33,10 @@ pub struct Webhooks {
 }
 
 enum Inner {
-    /// This process owns the store: the worker always runs.
-    Local(WorkerHandle),
+    /// This process owns the store: the worker always runs, woken by `wake`.
+    Local { worker: WorkerHandle, wake: JoinHandle<()> },
     /// The worker runs while this instance holds the leader lock.
     Elected {
-        commits: Arc<Notify>,
         stop: watch::Sender<bool>,
         task: JoinHandle<()>,
     },
@@ -41,7 +45,7 @@ enum Inner {
 impl std::fmt::Debug for Webhooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match self.inner {
-            Inner::Local(_) => "local",
+            Inner::Local { .. } => "local",
             Inner::Elected { .. } => "elected",
         };
         f.debug_struct("Webhooks").field("mode", &mode).finish_non_exhaustive()
@@ -64,13 +68,23 @@ impl Webhooks {
                 config.validate().map_err(|e| format!("webhook worker: {e}"))?;
                 let lock = PostgresStore::leader_lock_for(url, LEADER_LOCK)
                     .map_err(|e| format!("webhook leader lock: {e}"))?;
-                let commits = Arc::new(Notify::new());
                 let (stop, stopping) = watch::channel(false);
-                let task = tokio::spawn(elect(server.engine.clone(), config, lock, commits.clone(), stopping));
-                Inner::Elected { commits, stop, task }
+                let commits = server.commits.subscribe();
+                let task = tokio::spawn(elect(server.engine.clone(), config, lock, commits, stopping));
+                Inner::Elected { stop, task }
             }
             StoreSpec::Sqlite(_) | StoreSpec::Memory => {
-                Inner::Local(Worker::spawn(server.engine.clone(), config).map_err(|e| format!("webhook worker: {e}"))?)
+                let worker =
+                    Worker::spawn(server.engine.clone(), config).map_err(|e| format!("webhook worker: {e}"))?;
+                let mut commits = server.commits.subscribe();
+                let notifier = worker.commit_notifier();
+                let wake = tokio::spawn(async move {
+                    loop {
+                        commits.wait().await;
+                        notifier.notify_one();
+                    }
+                });
+                Inner::Local { worker, wake }
             }
         };
         Ok(Self { inner })
@@ -81,20 +95,14 @@ impl Webhooks {
         matches!(self.inner, Inner::Elected { .. })
     }
 
-    /// The notifier to hand to `zoom_http::ApiConfig::commits`: it wakes the worker after a
-    /// write, when the worker runs here.
-    pub fn commit_notifier(&self) -> Arc<Notify> {
-        match &self.inner {
-            Inner::Local(worker) => worker.commit_notifier(),
-            Inner::Elected { commits, .. } => commits.clone(),
-        }
-    }
-
     /// Stops the worker (finishing attempts in flight) and gives up the leader lock.
     pub async fn shutdown(self) {
         match self.inner {
-            Inner::Local(worker) => worker.shutdown().await,
-            Inner::Elected { stop, task, .. } => {
+            Inner::Local { worker, wake } => {
+                wake.abort();
+                worker.shutdown().await;
+            }
+            Inner::Elected { stop, task } => {
                 stop.send_replace(true);
                 let _ = task.await;
             }
@@ -107,7 +115,7 @@ async fn elect(
     engine: Arc<Engine>,
     config: WorkerConfig,
     lock: LeaderLock,
-    commits: Arc<Notify>,
+    mut commits: CommitWaiter,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -120,7 +128,7 @@ async fn elect(
                     tracing::info!("this instance holds the webhook leader lock: delivering webhooks");
                     let stopping = loop {
                         tokio::select! {
-                            () = commits.notified() => worker.notify(),
+                            () = commits.wait() => worker.notify(),
                             () = leadership.lost() => break false,
                             _ = stop.changed() => break true,
                         }

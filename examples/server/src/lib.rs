@@ -122,6 +122,13 @@ pub struct Server {
     pub throttle: Arc<throttle::FailureThrottle>,
     /// Warnings about the configuration (signing keys in plaintext), for `main` to log once.
     pub warnings: Vec<String>,
+    /// "The log has grown": notified by every write of this server's routers and, on
+    /// PostgreSQL, by [`Server::commit_listener`] for every instance's commits; it wakes the
+    /// stream hub of every router and the webhook worker.
+    pub commits: zoom_http::CommitSignal,
+    /// On PostgreSQL, the `LISTEN` that relays other instances' commits to
+    /// [`Server::commits`]; `None` on SQLite and memory, whose only writer is this process.
+    pub commit_listener: Option<zoom_store_postgres::CommitListener>,
 }
 
 impl std::fmt::Debug for Server {
@@ -260,6 +267,17 @@ impl Server {
             allow,
             ..zoom_webhooks::WorkerConfig::default()
         };
+        let commits = zoom_http::CommitSignal::new();
+        let commit_listener = match &store_spec {
+            StoreSpec::Postgres(url) => {
+                let wake = commits.clone();
+                Some(
+                    zoom_store_postgres::PostgresStore::commit_listener_for(url, move |_| wake.notify())
+                        .map_err(|e| StartError::Store(format!("{}: {e}", config::redact_url(url))))?,
+                )
+            }
+            StoreSpec::Sqlite(_) | StoreSpec::Memory => None,
+        };
         Ok(Self {
             engine,
             apps,
@@ -273,6 +291,8 @@ impl Server {
             join_key_rotation,
             throttle: Arc::new(throttle::FailureThrottle::default()),
             warnings,
+            commits,
+            commit_listener,
         })
     }
 
@@ -281,10 +301,14 @@ impl Server {
         self.router_with(zoom_http::ApiConfig::default())
     }
 
-    /// The HTTP application with these API settings (the server passes its shutdown signal and
-    /// the webhook worker's commit notifier). The server's own limits replace `api.limits`.
+    /// The HTTP application with these API settings (the server passes its shutdown signal).
+    /// The server's own limits replace `api.limits`; without `api.commits`, its routers share
+    /// [`Server::commits`], so their writes wake the webhook worker and every stream hub.
     pub fn router_with(&self, mut api: zoom_http::ApiConfig) -> Router {
         api.limits = self.limits.clone();
+        if api.commits.is_none() {
+            api.commits = Some(self.commits.clone());
+        }
         let oauth = OAuth {
             apps: self.apps.clone(),
             issuer: self.tokens.clone(),

@@ -100,7 +100,6 @@ async fn run(args: Args) -> Result<(), String> {
     let api = zoom_http::ApiConfig {
         cors_origins,
         shutdown: Some(stopping),
-        commits: Some(worker.commit_notifier()),
         // The bootstrap account is the platform: its `media` credentials may follow every
         // account's events (docs/api.md, `GET /v1/events?account=*`).
         platform_account: Some(bootstrap.account_id.clone()),

@@ -19,7 +19,7 @@ use crate::extract::{Caller, Empty, MeetingPath, NoQuery, Params, Query, QueryPa
 use crate::problem::{Problem, ProblemDocument};
 use crate::streams::tickets::TICKET_TTL;
 use crate::streams::ws::{self, Pacing, Upgrade};
-use crate::streams::{End, LogFilter, MeetingFeed, Source, StreamCaller, cursor};
+use crate::streams::{End, LogFilter, MeetingFeed, Source, Start, StreamCaller, cursor};
 
 /// `?after=<version>`: resume after this version.
 pub(crate) struct StreamQuery {
@@ -85,8 +85,12 @@ pub(crate) async fn stream(
         Some(v) => (Some(v), "after"),
         None => (header, "Last-Event-ID"),
     };
+    // Subscribed before anything is read: whatever the hub sends from now on comes after what
+    // the reads below see, so the stream switches from them to the hub without a gap.
+    let live = api.hub.subscribe().await?;
     // Reading the meeting checks scope and visibility before the stream opens, so those failures
-    // are problems with a status rather than an empty stream.
+    // are problems with a status rather than an empty stream. It is the only check: the hub's
+    // events are this meeting's, whoever reads them.
     let meeting = api.engine.meeting(&principal, &id).await?;
     // Versions never go backwards and the store is shared by every instance, so an id beyond the
     // current version was never sent by this meeting's stream.
@@ -97,7 +101,12 @@ pub(crate) async fn stream(
         ));
     }
     let after = last.unwrap_or(meeting.version);
-    let feed = MeetingFeed::new(api.clone(), principal, token, Source::Meeting(id), after);
+    let start = Start {
+        live,
+        after,
+        at_head: after == meeting.version,
+    };
+    let feed = MeetingFeed::new(api.clone(), principal, token, Source::Meeting(id), start);
     Ok(respond(&api, feed, upgrade))
 }
 
@@ -117,7 +126,7 @@ fn respond(api: &Api, feed: MeetingFeed, upgrade: Option<axum::extract::ws::WebS
                 Some((Ok::<_, Infallible>(event), feed))
             }
             // The stream ends; the client reconnects with Last-Event-ID (with a fresh token).
-            Err(End::Shutdown | End::Unauthorized | End::Failed) => None,
+            Err(End::Shutdown | End::Unauthorized | End::TooSlow | End::Failed) => None,
         }
     });
     Sse::new(events)
@@ -235,6 +244,8 @@ pub(crate) async fn account(
         }
         Some(principal.account_id.clone())
     };
+    // Subscribed before the head is read, as on the meeting stream.
+    let live = api.hub.subscribe().await?;
     let head = api.engine.store().head_position().await.map_err(EngineError::from)?;
     let after = match (query.after, header) {
         (Some(c), _) => Some((c, "after")),
@@ -260,7 +271,12 @@ pub(crate) async fn account(
         events: query.events,
         meeting: query.meeting,
     };
-    let feed = MeetingFeed::new(api.clone(), principal, token, Source::Log(filter), after);
+    let start = Start {
+        live,
+        after,
+        at_head: after == head,
+    };
+    let feed = MeetingFeed::new(api.clone(), principal, token, Source::Log(filter), start);
     Ok(respond(&api, feed, upgrade))
 }
 

@@ -1,11 +1,12 @@
 //! The WebSocket carriage of a feed: one text frame per message, pings, close codes.
 //!
 //! Close codes: 4001 when the token has expired or was revoked, 4008 when the client cannot keep
-//! up (a frame did not reach its socket within [`ApiConfig::ws_send_timeout`]; the close reason
-//! names the last id sent, to resume with `?after=`), 1001 at server shutdown, 1011 when the
-//! store fails.
+//! up (a frame did not reach its socket within [`ApiConfig::ws_send_timeout`], or the stream fell
+//! [`ApiConfig::stream_buffer`] events behind the hub; the close reason names the last id sent,
+//! to resume with `?after=`), 1001 at server shutdown, 1011 when the store fails.
 //!
 //! [`ApiConfig::ws_send_timeout`]: crate::ApiConfig::ws_send_timeout
+//! [`ApiConfig::stream_buffer`]: crate::ApiConfig::stream_buffer
 
 use std::time::Duration;
 
@@ -95,6 +96,10 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: MeetingFeed, pacing: 
                 }
                 Err(End::Unauthorized) => {
                     close(socket, CLOSE_UNAUTHORIZED, "token expired or revoked".to_owned()).await;
+                    return;
+                }
+                Err(End::TooSlow) => {
+                    close(socket, CLOSE_TOO_SLOW, too_slow(last.as_deref())).await;
                     return;
                 }
                 Err(End::Shutdown) => {
