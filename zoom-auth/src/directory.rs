@@ -118,7 +118,9 @@ pub struct Directory {
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Directory").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Directory")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,9 +157,27 @@ impl Directory {
         let decoy = password::hash("decoy password never given out", config.password, entropy.as_ref())
             .map_err(password_error)?;
         Ok(Self {
-            accounts: Arc::new(Runner::new(Accounts, store.clone(), clock.clone(), entropy.clone(), runner(&config))),
-            users: Arc::new(Runner::new(Users, store.clone(), clock.clone(), entropy.clone(), runner(&config))),
-            emails: Arc::new(Runner::new(EmailClaims, store.clone(), clock.clone(), entropy.clone(), runner(&config))),
+            accounts: Arc::new(Runner::new(
+                Accounts,
+                store.clone(),
+                clock.clone(),
+                entropy.clone(),
+                runner(&config),
+            )),
+            users: Arc::new(Runner::new(
+                Users,
+                store.clone(),
+                clock.clone(),
+                entropy.clone(),
+                runner(&config),
+            )),
+            emails: Arc::new(Runner::new(
+                EmailClaims,
+                store.clone(),
+                clock.clone(),
+                entropy.clone(),
+                runner(&config),
+            )),
             apps: Arc::new(Runner::new(
                 Apps {
                     platform_account: config.platform_account.clone(),
@@ -195,7 +215,8 @@ impl Directory {
     ) -> Result<Account, EngineError> {
         let command = AccountCommand::Create { name: name.to_owned() };
         let done = self.accounts.execute(id, principal, &command, idempotency_key).await?;
-        done.state.ok_or_else(|| not_found("account", id.map_or("", Name::as_str)))
+        done.state
+            .ok_or_else(|| not_found("account", id.map_or("", Name::as_str)))
     }
 
     /// An account, for the platform or one of the account's own principals.
@@ -206,7 +227,9 @@ impl Directory {
         if &principal.account_id != id && !principal.has(Scope::Platform) {
             return Err(not_found("account", id.as_str()));
         }
-        self.find_account(id).await?.ok_or_else(|| not_found("account", id.as_str()))
+        self.find_account(id)
+            .await?
+            .ok_or_else(|| not_found("account", id.as_str()))
     }
 
     /// An account by id, for the server itself (token checks).
@@ -227,7 +250,15 @@ impl Directory {
             kind: "account".into(),
             ..IndexQuery::default()
         };
-        let rows = index_page(self.store.as_ref(), "accounts", principal.account_id.as_str(), &[], query, page).await?;
+        let rows = index_page(
+            self.store.as_ref(),
+            "accounts",
+            principal.account_id.as_str(),
+            &[],
+            query,
+            page,
+        )
+        .await?;
         let mut items = Vec::with_capacity(rows.items.len());
         for row in rows.items {
             if let Some(a) = self.accounts.read_stream(&row.stream_id).await? {
@@ -334,12 +365,12 @@ impl Directory {
 
     async fn claim_email(&self, email: &String, account: &AccountId, user_id: &UserId) -> Result<(), EngineError> {
         let holder_missing = match self.emails.read(email).await? {
-            Some(claim) => !self
+            Some(claim) => self
                 .users
                 .read(&claim.account_id)
                 .await?
                 .get(&claim.user_id)
-                .is_some_and(|u| &u.email == email),
+                .is_none_or(|u| &u.email != email),
             None => false,
         };
         let command = EmailCommand::Claim {
@@ -443,7 +474,10 @@ impl Directory {
         command: &UserCommand,
     ) -> Result<User, EngineError> {
         let done = self.users.execute(Some(account), principal, command, None).await?;
-        done.state.get(id).cloned().ok_or_else(|| not_found("user", id.as_str()))
+        done.state
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("user", id.as_str()))
     }
 
     /// The user an email names, with their password hash, for a login. `None` when no user
@@ -475,7 +509,11 @@ impl Directory {
     /// # Errors
     /// `InsufficientScope`, `NotFound` (another account), `Conflict` `app_exists`, `Invalid`
     /// fields, a store failure.
-    pub async fn create_app(&self, principal: Option<&Principal>, input: AppInput) -> Result<AppWithSecret, EngineError> {
+    pub async fn create_app(
+        &self,
+        principal: Option<&Principal>,
+        input: AppInput,
+    ) -> Result<AppWithSecret, EngineError> {
         let account_id = match (input.account_id, principal) {
             (Some(a), _) => a,
             (None, Some(p)) => p.account_id.clone(),
@@ -492,7 +530,10 @@ impl Directory {
             public: input.public,
             secret: client_secret.as_deref().map(SecretHash::of),
         });
-        let done = self.apps.execute(input.client_id.as_ref(), principal, &command, None).await?;
+        let done = self
+            .apps
+            .execute(input.client_id.as_ref(), principal, &command, None)
+            .await?;
         let app = done.state.map(|s| s.app).ok_or_else(|| not_found("app", ""))?;
         Ok(AppWithSecret { app, client_secret })
     }
@@ -568,7 +609,15 @@ impl Directory {
         query: IndexQuery,
         page: &PageRequest,
     ) -> Result<Page<App>, EngineError> {
-        let rows = index_page(self.store.as_ref(), list, principal.account_id.as_str(), &[], query, page).await?;
+        let rows = index_page(
+            self.store.as_ref(),
+            list,
+            principal.account_id.as_str(),
+            &[],
+            query,
+            page,
+        )
+        .await?;
         let mut items = Vec::with_capacity(rows.items.len());
         for row in rows.items {
             if let Some(s) = self.apps.read_stream(&row.stream_id).await? {
@@ -585,7 +634,12 @@ impl Directory {
     ///
     /// # Errors
     /// `InsufficientScope`, `NotFound`, `Invalid` fields, a store failure.
-    pub async fn update_app(&self, principal: &Principal, client_id: &Name, patch: AppPatch) -> Result<App, EngineError> {
+    pub async fn update_app(
+        &self,
+        principal: &Principal,
+        client_id: &Name,
+        patch: AppPatch,
+    ) -> Result<App, EngineError> {
         self.run_app(principal, client_id, &AppCommand::Update(patch)).await
     }
 
@@ -615,7 +669,12 @@ impl Directory {
     }
 
     async fn run_app(&self, principal: &Principal, client_id: &Name, command: &AppCommand) -> Result<App, EngineError> {
-        let done = self.apps.execute(Some(client_id), Some(principal), command, None).await?;
-        done.state.map(|s| s.app).ok_or_else(|| not_found("app", client_id.as_str()))
+        let done = self
+            .apps
+            .execute(Some(client_id), Some(principal), command, None)
+            .await?;
+        done.state
+            .map(|s| s.app)
+            .ok_or_else(|| not_found("app", client_id.as_str()))
     }
 }

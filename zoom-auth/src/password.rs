@@ -85,7 +85,11 @@ pub enum PasswordError {
 fn argon2(params: PasswordParams) -> Result<argon2::Argon2<'static>, PasswordError> {
     let p = argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
         .map_err(|e| PasswordError::Params(e.to_string()))?;
-    Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p))
+    Ok(argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        p,
+    ))
 }
 
 /// Hashes `password` with a fresh salt.
@@ -122,7 +126,10 @@ pub fn verify(password: &str, hash: &PasswordHash) -> bool {
     }
     let Ok(argon) = argon2(params) else { return false };
     let mut computed = vec![0u8; tag.len()];
-    if argon.hash_password_into(password.as_bytes(), &salt, &mut computed).is_err() {
+    if argon
+        .hash_password_into(password.as_bytes(), &salt, &mut computed)
+        .is_err()
+    {
         return false;
     }
     computed.ct_eq(&tag).into()

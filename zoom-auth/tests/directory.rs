@@ -25,7 +25,13 @@ fn name(s: &str) -> Name {
 fn directory_on(store: Arc<MemoryStore>) -> Directory {
     let mut config = DirectoryConfig::new(name("default"));
     config.password = PasswordParams::insecure_for_tests();
-    Directory::new(store, Arc::new(ManualClock::new(t0())), Arc::new(SeededEntropy::new(7)), config).unwrap()
+    Directory::new(
+        store,
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(SeededEntropy::new(7)),
+        config,
+    )
+    .unwrap()
 }
 
 fn platform() -> Principal {
@@ -54,8 +60,12 @@ fn code(e: &EngineError) -> &'static str {
 }
 
 async fn two_accounts(d: &Directory) {
-    d.create_account(Some(&platform()), Some(&name("acme")), "Acme", None).await.unwrap();
-    d.create_account(Some(&platform()), Some(&name("globex")), "Globex", None).await.unwrap();
+    d.create_account(Some(&platform()), Some(&name("acme")), "Acme", None)
+        .await
+        .unwrap();
+    d.create_account(Some(&platform()), Some(&name("globex")), "Globex", None)
+        .await
+        .unwrap();
 }
 
 /// Accounts are created by the platform, listed in pages, seen only by their own principals.
@@ -63,15 +73,30 @@ async fn two_accounts(d: &Directory) {
 async fn accounts_are_created_listed_and_isolated() {
     let d = directory_on(Arc::new(MemoryStore::new()));
     two_accounts(&d).await;
-    let generated = d.create_account(Some(&platform()), None, "Initech", None).await.unwrap();
+    let generated = d
+        .create_account(Some(&platform()), None, "Initech", None)
+        .await
+        .unwrap();
     assert!(generated.id.as_str().starts_with("acc_"), "{}", generated.id);
     let first = d
-        .accounts(&platform(), &PageRequest { page_size: Some(2), cursor: None })
+        .accounts(
+            &platform(),
+            &PageRequest {
+                page_size: Some(2),
+                cursor: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(first.items.len(), 2);
     let rest = d
-        .accounts(&platform(), &PageRequest { page_size: Some(2), cursor: first.next_cursor })
+        .accounts(
+            &platform(),
+            &PageRequest {
+                page_size: Some(2),
+                cursor: first.next_cursor,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
@@ -79,7 +104,10 @@ async fn accounts_are_created_listed_and_isolated() {
     let err = d.account(&admin_of("acme"), &name("globex")).await.unwrap_err();
     assert_eq!(code(&err), "not_found");
     assert_eq!(d.account(&admin_of("acme"), &name("acme")).await.unwrap().name, "Acme");
-    let err = d.accounts(&admin_of("acme"), &PageRequest::default()).await.unwrap_err();
+    let err = d
+        .accounts(&admin_of("acme"), &PageRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "insufficient_scope");
 }
 
@@ -89,26 +117,46 @@ async fn accounts_are_created_listed_and_isolated() {
 async fn emails_are_unique_across_accounts() {
     let d = directory_on(Arc::new(MemoryStore::new()));
     two_accounts(&d).await;
-    d.create_user(Some(&admin_of("acme")), &name("acme"), user_input("alice", "alice@x.test", None))
-        .await
-        .unwrap();
+    d.create_user(
+        Some(&admin_of("acme")),
+        &name("acme"),
+        user_input("alice", "alice@x.test", None),
+    )
+    .await
+    .unwrap();
     let err = d
-        .create_user(Some(&admin_of("globex")), &name("globex"), user_input("al", "ALICE@x.test", None))
+        .create_user(
+            Some(&admin_of("globex")),
+            &name("globex"),
+            user_input("al", "ALICE@x.test", None),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), "email_taken");
     // A second `alice` in acme fails on its id and must not keep `new@x.test`.
     let err = d
-        .create_user(Some(&admin_of("acme")), &name("acme"), user_input("alice", "new@x.test", None))
+        .create_user(
+            Some(&admin_of("acme")),
+            &name("acme"),
+            user_input("alice", "new@x.test", None),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), "user_exists");
-    d.create_user(Some(&admin_of("globex")), &name("globex"), user_input("nora", "new@x.test", None))
-        .await
-        .unwrap();
+    d.create_user(
+        Some(&admin_of("globex")),
+        &name("globex"),
+        user_input("nora", "new@x.test", None),
+    )
+    .await
+    .unwrap();
     // Another account's admin cannot create users in acme.
     let err = d
-        .create_user(Some(&admin_of("globex")), &name("acme"), user_input("eve", "eve@x.test", None))
+        .create_user(
+            Some(&admin_of("globex")),
+            &name("acme"),
+            user_input("eve", "eve@x.test", None),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), "not_found");
@@ -124,9 +172,13 @@ async fn users_are_listed_read_and_owned() {
     owner.role = Some(Role::Owner);
     d.create_user(Some(&admin), &name("acme"), owner).await.unwrap();
     for i in 0..3 {
-        d.create_user(Some(&admin), &name("acme"), user_input(&format!("u{i}"), &format!("u{i}@x.test"), None))
-            .await
-            .unwrap();
+        d.create_user(
+            Some(&admin),
+            &name("acme"),
+            user_input(&format!("u{i}"), &format!("u{i}@x.test"), None),
+        )
+        .await
+        .unwrap();
     }
     let generated = d
         .create_user(
@@ -141,25 +193,54 @@ async fn users_are_listed_read_and_owned() {
         .unwrap();
     assert!(generated.id.as_str().starts_with("usr_"));
     let page = d
-        .users(&admin, None, &PageRequest { page_size: Some(3), cursor: None })
+        .users(
+            &admin,
+            None,
+            &PageRequest {
+                page_size: Some(3),
+                cursor: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 3);
     let rest = d
-        .users(&admin, None, &PageRequest { page_size: Some(3), cursor: page.next_cursor.clone() })
+        .users(
+            &admin,
+            None,
+            &PageRequest {
+                page_size: Some(3),
+                cursor: page.next_cursor.clone(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 2);
     // A cursor of one filter is refused by another.
     let err = d
-        .users(&admin, Some(UserStatus::Active), &PageRequest { page_size: Some(3), cursor: page.next_cursor })
+        .users(
+            &admin,
+            Some(UserStatus::Active),
+            &PageRequest {
+                page_size: Some(3),
+                cursor: page.next_cursor,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), "invalid_cursor");
-    d.deactivate_user(Some(&admin), &name("acme"), &name("u1")).await.unwrap();
-    let deactivated = d.users(&admin, Some(UserStatus::Deactivated), &PageRequest::default()).await.unwrap();
+    d.deactivate_user(Some(&admin), &name("acme"), &name("u1"))
+        .await
+        .unwrap();
+    let deactivated = d
+        .users(&admin, Some(UserStatus::Deactivated), &PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(deactivated.items.len(), 1);
-    let err = d.deactivate_user(Some(&admin), &name("acme"), &name("olga")).await.unwrap_err();
+    let err = d
+        .deactivate_user(Some(&admin), &name("acme"), &name("olga"))
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "last_owner");
     let reader = Principal::app(name("acme"), name("ro"), [Scope::UserRead]);
     assert_eq!(d.user(&reader, &name("u0")).await.unwrap().email, "u0@x.test");
@@ -178,15 +259,27 @@ async fn login_checks_every_failure_alike() {
     let d = directory_on(Arc::new(MemoryStore::new()));
     two_accounts(&d).await;
     let admin = admin_of("acme");
-    d.create_user(Some(&admin), &name("acme"), user_input("alice", "Alice@X.test", Some("hunter22")))
-        .await
-        .unwrap();
+    d.create_user(
+        Some(&admin),
+        &name("acme"),
+        user_input("alice", "Alice@X.test", Some("hunter22")),
+    )
+    .await
+    .unwrap();
     d.create_user(Some(&admin), &name("acme"), user_input("nopw", "nopw@x.test", None))
         .await
         .unwrap();
     let who = d.login(" alice@x.test ", "hunter22").await.unwrap();
-    assert_eq!((who.account_id.as_str(), who.user_id.as_str(), who.role), ("acme", "alice", Role::Member));
-    for (email, pw) in [("alice@x.test", "hunter23"), ("nobody@x.test", "hunter22"), ("nopw@x.test", ""), ("bad", "x")] {
+    assert_eq!(
+        (who.account_id.as_str(), who.user_id.as_str(), who.role),
+        ("acme", "alice", Role::Member)
+    );
+    for (email, pw) in [
+        ("alice@x.test", "hunter23"),
+        ("nobody@x.test", "hunter22"),
+        ("nopw@x.test", ""),
+        ("bad", "x"),
+    ] {
         assert_eq!(d.login(email, pw).await, Err(LoginError::InvalidCredentials), "{email}");
     }
     d.update_user(
@@ -200,7 +293,10 @@ async fn login_checks_every_failure_alike() {
     )
     .await
     .unwrap();
-    assert_eq!(d.login("alice@x.test", "hunter22").await, Err(LoginError::InvalidCredentials));
+    assert_eq!(
+        d.login("alice@x.test", "hunter22").await,
+        Err(LoginError::InvalidCredentials)
+    );
     assert!(d.login("alice@x.test", "new-pass").await.is_ok());
     d.update_account(
         &platform(),
@@ -212,7 +308,10 @@ async fn login_checks_every_failure_alike() {
     )
     .await
     .unwrap();
-    assert_eq!(d.login("alice@x.test", "new-pass").await, Err(LoginError::InvalidCredentials));
+    assert_eq!(
+        d.login("alice@x.test", "new-pass").await,
+        Err(LoginError::InvalidCredentials)
+    );
     d.update_account(
         &platform(),
         &name("acme"),
@@ -223,8 +322,13 @@ async fn login_checks_every_failure_alike() {
     )
     .await
     .unwrap();
-    d.deactivate_user(Some(&admin), &name("acme"), &name("alice")).await.unwrap();
-    assert_eq!(d.login("alice@x.test", "new-pass").await, Err(LoginError::InvalidCredentials));
+    d.deactivate_user(Some(&admin), &name("acme"), &name("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        d.login("alice@x.test", "new-pass").await,
+        Err(LoginError::InvalidCredentials)
+    );
     // A disabled account takes no new users.
     d.update_account(
         &platform(),
@@ -237,7 +341,11 @@ async fn login_checks_every_failure_alike() {
     .await
     .unwrap();
     let err = d
-        .create_user(Some(&admin_of("globex")), &name("globex"), user_input("g", "g@x.test", None))
+        .create_user(
+            Some(&admin_of("globex")),
+            &name("globex"),
+            user_input("g", "g@x.test", None),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), "account_disabled");
@@ -267,19 +375,39 @@ async fn apps_are_created_rotated_disabled_and_listed() {
     assert!(id.as_str().starts_with("app_"));
     assert!(d.authenticate_app(&id, &secret).await.unwrap().is_some());
     let rotated = d.rotate_secret(&admin, &id).await.unwrap();
-    assert!(d.authenticate_app(&id, &secret).await.unwrap().is_none(), "the old secret stops at once");
+    assert!(
+        d.authenticate_app(&id, &secret).await.unwrap().is_none(),
+        "the old secret stops at once"
+    );
     let new_secret = rotated.client_secret.unwrap();
     assert!(d.authenticate_app(&id, &new_secret).await.unwrap().is_some());
     d.create_app(Some(&admin), input(false)).await.unwrap();
     d.create_app(Some(&admin_of("globex")), input(false)).await.unwrap();
     assert_eq!(d.apps(&admin, &PageRequest::default()).await.unwrap().items.len(), 2);
-    let market = d.marketplace(&admin_of("globex"), &PageRequest::default()).await.unwrap();
-    assert_eq!(market.items.iter().map(|a| a.client_id.clone()).collect::<Vec<_>>(), vec![id.clone()]);
+    let market = d
+        .marketplace(&admin_of("globex"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        market.items.iter().map(|a| a.client_id.clone()).collect::<Vec<_>>(),
+        vec![id.clone()]
+    );
     assert_eq!(code(&d.app(&admin_of("globex"), &id).await.unwrap_err()), "not_found");
     d.disable_app(&admin, &id).await.unwrap();
     assert!(d.authenticate_app(&id, &new_secret).await.unwrap().is_none());
-    assert!(d.marketplace(&admin, &PageRequest::default()).await.unwrap().items.is_empty());
-    assert!(d.authenticate_app(&name("app_unknown"), "zsec_x").await.unwrap().is_none());
+    assert!(
+        d.marketplace(&admin, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        d.authenticate_app(&name("app_unknown"), "zsec_x")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// An app the server stored as `app.registered` before zoom-auth existed reads as a
@@ -311,7 +439,10 @@ async fn a_stored_app_registered_event_stays_readable() {
         .unwrap();
     let d = directory_on(store);
     let app = d.authenticate_app(&client_id, "pw-123").await.unwrap().unwrap();
-    assert_eq!((app.kind, app.scopes.as_slice()), (AppKind::Server, &[Scope::Admin][..]));
+    assert_eq!(
+        (app.kind, app.scopes.as_slice()),
+        (AppKind::Server, &[Scope::Admin][..])
+    );
     assert!(d.authenticate_app(&client_id, "pw-124").await.unwrap().is_none());
 }
 
@@ -320,7 +451,11 @@ async fn a_stored_app_registered_event_stays_readable() {
 fn default_password_hashes_verify() {
     let entropy = SeededEntropy::new(1);
     let hash = password::hash("correct horse", PasswordParams::default(), &entropy).unwrap();
-    assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+    assert!(
+        hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        hash.as_str()
+    );
     assert!(password::verify("correct horse", &hash));
     assert!(!password::verify("correct horsf", &hash));
     assert!(!format!("{hash:?}").contains("argon2id"), "Debug hides the hash");

@@ -49,7 +49,8 @@ fn user_event() -> impl Strategy<Value = UserEvent> {
             user_id,
             display_name: "d".into(),
             role,
-            password_hash: flag.then(|| zoom_auth::password::PasswordHash::from_stored("$argon2id$v=19$m=8,t=1,p=1$AAAA$AAAA".into())),
+            password_hash: flag
+                .then(|| zoom_auth::password::PasswordHash::from_stored("$argon2id$v=19$m=8,t=1,p=1$AAAA$AAAA".into())),
             created_at: t0(),
         }),
         1 => UserEvent::Updated(UserUpdated {
@@ -65,8 +66,16 @@ fn user_event() -> impl Strategy<Value = UserEvent> {
             password_hash: zoom_auth::password::PasswordHash::from_stored("garbage".into()),
             at: t0(),
         }),
-        3 => UserEvent::Deactivated(UserStatusChanged { account_id, user_id, at: t0() }),
-        _ => UserEvent::Reactivated(UserStatusChanged { account_id, user_id, at: t0() }),
+        3 => UserEvent::Deactivated(UserStatusChanged {
+            account_id,
+            user_id,
+            at: t0(),
+        }),
+        _ => UserEvent::Reactivated(UserStatusChanged {
+            account_id,
+            user_id,
+            at: t0(),
+        }),
     })
 }
 

@@ -55,8 +55,12 @@ fn accounts_need_platform() {
 #[test]
 fn an_account_is_created_once() {
     let test = || AggregateTest::of(Accounts, name("acme"), vec![created_account()]).as_principal(platform_app());
-    test().when(AccountCommand::Create { name: "Other".into() }).then_error("account_exists");
-    test().when(AccountCommand::Create { name: "Acme".into() }).then_nothing();
+    test()
+        .when(AccountCommand::Create { name: "Other".into() })
+        .then_error("account_exists");
+    test()
+        .when(AccountCommand::Create { name: "Acme".into() })
+        .then_nothing();
 }
 
 /// Disabling, then enabling, an account; a repeated status is a no-op.
@@ -131,7 +135,10 @@ fn an_app_makes_the_first_owner() {
         .when(new_user("olga", Role::Owner))
         .then_fold(|d| {
             let u = d.get(&name("olga")).unwrap();
-            assert_eq!((u.role, u.status, u.email.as_str()), (Role::Owner, UserStatus::Active, "olga@acme.test"));
+            assert_eq!(
+                (u.role, u.status, u.email.as_str()),
+                (Role::Owner, UserStatus::Active, "olga@acme.test")
+            );
         });
 }
 
@@ -147,7 +154,11 @@ fn a_user_id_is_taken_once() {
 /// An admin user cannot make an owner; an owner user can.
 #[test]
 fn only_an_owner_makes_an_owner() {
-    let history = vec![user("olga", Role::Owner), user("adam", Role::Admin), user("bob", Role::Member)];
+    let history = vec![
+        user("olga", Role::Owner),
+        user("adam", Role::Admin),
+        user("bob", Role::Member),
+    ];
     AggregateTest::of(Users, name("acme"), history.clone())
         .as_principal(owner_user("adam"))
         .when(set_role("bob", Role::Owner))
@@ -161,10 +172,18 @@ fn only_an_owner_makes_an_owner() {
 /// An admin user cannot unmake an owner either.
 #[test]
 fn only_an_owner_unmakes_an_owner() {
-    AggregateTest::of(Users, name("acme"), vec![user("olga", Role::Owner), user("oscar", Role::Owner), user("adam", Role::Admin)])
-        .as_principal(owner_user("adam"))
-        .when(set_role("oscar", Role::Member))
-        .then_error("owner_required");
+    AggregateTest::of(
+        Users,
+        name("acme"),
+        vec![
+            user("olga", Role::Owner),
+            user("oscar", Role::Owner),
+            user("adam", Role::Admin),
+        ],
+    )
+    .as_principal(owner_user("adam"))
+    .when(set_role("oscar", Role::Member))
+    .then_error("owner_required");
 }
 
 /// The last owner is neither demoted nor deactivated, even by an app; with two, one may go.
@@ -179,10 +198,14 @@ fn the_last_owner_stays() {
         .as_principal(admin_app())
         .when(UserCommand::Deactivate { user_id: name("olga") })
         .then_error("last_owner");
-    AggregateTest::of(Users, name("acme"), vec![user("olga", Role::Owner), user("oscar", Role::Owner)])
-        .as_principal(owner_user("olga"))
-        .when(UserCommand::Deactivate { user_id: name("oscar") })
-        .then_fold(|d| assert_eq!(d.active_owners(), 1));
+    AggregateTest::of(
+        Users,
+        name("acme"),
+        vec![user("olga", Role::Owner), user("oscar", Role::Owner)],
+    )
+    .as_principal(owner_user("olga"))
+    .when(UserCommand::Deactivate { user_id: name("oscar") })
+    .then_fold(|d| assert_eq!(d.active_owners(), 1));
 }
 
 /// Deactivating twice writes one event; another account's caller sees no user.
@@ -222,7 +245,9 @@ fn user_fields_are_checked() {
         .then_invalid("email");
     bad.email = "x@acme.test".into();
     bad.display_name = "  ".into();
-    AggregateTest::of(Users, name("acme"), vec![]).when(UserCommand::Create(bad)).then_invalid("display_name");
+    AggregateTest::of(Users, name("acme"), vec![])
+        .when(UserCommand::Create(bad))
+        .then_invalid("display_name");
 }
 
 fn apps() -> Apps {
@@ -296,14 +321,25 @@ fn redirect_uris_follow_the_rules() {
         .as_principal(admin_app())
         .when(AppCommand::Create(new_app(AppKind::User, &[], &[])))
         .then_invalid("redirect_uris");
-    for good in ["https://a.example/cb?x=1", "http://localhost:9/cb", "http://[::1]/cb", "http://127.0.0.1/cb"] {
+    for good in [
+        "https://a.example/cb?x=1",
+        "http://localhost:9/cb",
+        "http://[::1]/cb",
+        "http://127.0.0.1/cb",
+    ] {
         AggregateTest::of(apps(), name("app_x"), vec![])
             .as_principal(admin_app())
             .when(AppCommand::Create(new_app(AppKind::User, &[good], &[])))
             .then_types(&["app.created"]);
     }
-    assert!(zoom_auth::app::redirect::matches(&["https://a.example/cb".into()], "https://a.example/cb"));
-    assert!(!zoom_auth::app::redirect::matches(&["https://a.example/cb".into()], "https://a.example/cb/"));
+    assert!(zoom_auth::app::redirect::matches(
+        &["https://a.example/cb".into()],
+        "https://a.example/cb"
+    ));
+    assert!(!zoom_auth::app::redirect::matches(
+        &["https://a.example/cb".into()],
+        "https://a.example/cb/"
+    ));
 }
 
 /// Public apps are user apps with no secret.

@@ -207,7 +207,11 @@ impl ExternalEvent {
 /// Whether a type name may be an external event's: `namespace.name` of `[a-z0-9_]`, outside
 /// [`CORE_NAMESPACES`], and not one of [`EVENT_TYPES`].
 pub fn is_external_type(event_type: &str) -> bool {
-    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
     match event_type.split_once('.') {
         Some((namespace, name)) => {
             event_type.len() <= 64
@@ -445,8 +449,7 @@ impl Event {
                 return Err(err("unknown event type".into()));
             }
             // Its owner checks the schema version and the payload's shape; here it must be JSON.
-            let payload =
-                serde_json::from_str(&row.payload).map_err(|e| err(format!("payload is not JSON: {e}")))?;
+            let payload = serde_json::from_str(&row.payload).map_err(|e| err(format!("payload is not JSON: {e}")))?;
             return ExternalEvent::new(row.event_type.clone(), row.schema_version, payload)
                 .map(Event::External)
                 .map_err(err);

@@ -349,14 +349,20 @@ fn external_events_round_trip_and_core_namespaces_stay_closed() {
     assert_eq!(e.schema_version(), 3);
     assert_eq!(e.payload()["name"], "Acme");
     let again = NewEvent::encode(row.event_id.clone(), &Event::External(e), &Metadata::default(), t0()).unwrap();
-    assert_eq!((again.event_type.as_str(), again.schema_version), ("account.created", 3));
+    assert_eq!(
+        (again.event_type.as_str(), again.schema_version),
+        ("account.created", 3)
+    );
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&again.payload).unwrap(),
         serde_json::from_str::<serde_json::Value>(&row.payload).unwrap()
     );
     for refused in ["meeting.teleported", "webhook.exploded", "NoDot", "account.Created"] {
         row.event_type = refused.into();
-        assert!(row.decode().unwrap_err().reason.contains("unknown event type"), "{refused}");
+        assert!(
+            row.decode().unwrap_err().reason.contains("unknown event type"),
+            "{refused}"
+        );
     }
     row.event_type = "account.created".into();
     row.schema_version = 0;

@@ -5,7 +5,12 @@ use serde::{Deserialize, Serialize};
 use zoom_core::id::AccountId;
 
 /// Every stored type of an account's stream.
-pub const EVENT_TYPES: &[&str] = &["account.created", "account.renamed", "account.disabled", "account.enabled"];
+pub const EVENT_TYPES: &[&str] = &[
+    "account.created",
+    "account.renamed",
+    "account.disabled",
+    "account.enabled",
+];
 
 /// An event of an account's stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,7 +28,10 @@ pub fn decide(
         id: ctx.id.to_string(),
     };
     // Another account's app is invisible, whoever asks, unless the caller is the platform.
-    let sees = |account: &AccountId| ctx.principal.is_none_or(|p| &p.account_id == account || p.has(Scope::Platform));
+    let sees = |account: &AccountId| {
+        ctx.principal
+            .is_none_or(|p| &p.account_id == account || p.has(Scope::Platform))
+    };
     match (command, state) {
         (AppCommand::Create(new), None) => {
             if !sees(&new.account_id) {
@@ -80,7 +83,10 @@ fn check_scopes(scopes: &[Scope], account: &AccountId, platform: &AccountId) -> 
     scopes.sort();
     scopes.dedup();
     if scopes.contains(&Scope::Platform) && account != platform {
-        return Err(invalid("scopes", "only apps of the platform account may hold `platform`"));
+        return Err(invalid(
+            "scopes",
+            "only apps of the platform account may hold `platform`",
+        ));
     }
     Ok(scopes)
 }
@@ -101,7 +107,10 @@ fn create(new: &NewApp, ctx: &Context<'_, Name>, platform: &AccountId) -> Result
         return Err(invalid("public", "a server app must be confidential"));
     }
     if new.public == new.secret.is_some() {
-        return Err(invalid("client_secret", "a confidential app has one, a public app none"));
+        return Err(invalid(
+            "client_secret",
+            "a confidential app has one, a public app none",
+        ));
     }
     Ok(vec![AppEvent::Created(AppCreated {
         client_id: ctx.id.clone(),

@@ -17,7 +17,12 @@ pub const MAX_REDIRECT_URI_BYTES: usize = 2000;
 /// # Errors
 /// `Invalid` `redirect_uris` saying which rule it breaks.
 pub fn check(uri: &str) -> Result<(), DomainError> {
-    let bad = |why: &str| Err(invalid("redirect_uris", format!("`{}` {why}", uri.chars().take(100).collect::<String>())));
+    let bad = |why: &str| {
+        Err(invalid(
+            "redirect_uris",
+            format!("`{}` {why}", uri.chars().take(100).collect::<String>()),
+        ))
+    };
     if uri.len() > MAX_REDIRECT_URI_BYTES {
         return bad("is too long");
     }

@@ -32,7 +32,9 @@ impl Role {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Owner, Role::Admin, Role::Member].into_iter().find(|r| r.as_str() == s)
+        [Role::Owner, Role::Admin, Role::Member]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
