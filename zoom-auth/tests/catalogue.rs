@@ -1,6 +1,8 @@
 //! The stored JSON of every identity event type is pinned by golden files in `tests/golden/`,
 //! and docs/events.md has a section for each whose example decodes as that type.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use zoom_auth::account::event::{AccountCreated, AccountRenamed, AccountStatusChanged};
@@ -24,8 +26,11 @@ fn name(s: &str) -> Name {
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$AQEBAQEBAQEBAQEBAQEBAQ$3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+4";
 
+/// Whether a row decodes through one aggregate.
+type Decodes = fn(&RecordedEvent) -> bool;
+
 /// One sample of every identity event type, with the stream kind that decodes it.
-fn samples() -> Vec<(Event, fn(&RecordedEvent) -> bool)> {
+fn samples() -> Vec<(Event, Decodes)> {
     fn ok<A: Aggregate>(row: &RecordedEvent) -> bool {
         matches!(A::decode(row), Ok(Some(_)))
     }

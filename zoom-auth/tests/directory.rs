@@ -1,6 +1,8 @@
 //! The directory over a real (in-memory) store through zoom-core's runner: accounts, users,
 //! email uniqueness, apps, paging, legacy apps, and the login seam.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use zoom_auth::account::{AccountPatch, AccountStatus};

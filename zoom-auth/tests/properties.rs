@@ -1,6 +1,8 @@
 //! Property tests: `apply` never panics, whatever the sequence of events (even ones `decide`
 //! would never produce), and every event survives its stored form.
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use zoom_auth::account::event::{AccountCreated, AccountRenamed, AccountStatusChanged};
 use zoom_auth::account::{AccountEvent, Accounts};

@@ -1,5 +1,7 @@
 //! Given/when/then tests of the account, user and app aggregates, through zoom-core's kit.
 
+#![allow(clippy::unwrap_used)]
+
 use zoom_auth::account::event::{AccountCreated, AccountStatusChanged};
 use zoom_auth::account::{AccountCommand, AccountEvent, AccountPatch, AccountStatus, Accounts};
 use zoom_auth::app::{AppCommand, AppKind, AppPatch, AppStatus, Apps, NewApp};
