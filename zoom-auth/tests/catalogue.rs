@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use zoom_auth::account::event::{AccountCreated, AccountRenamed, AccountStatusChanged};
 use zoom_auth::account::{AccountEvent, Accounts};
-use zoom_auth::app::event::{AppCreated, AppDisabled, AppSecretRotated, AppUpdated};
+use zoom_auth::app::event::{AppCreated, AppDisabled, AppRegistered, AppSecretRotated, AppUpdated};
 use zoom_auth::app::{AppEvent, AppKind, Apps};
 use zoom_auth::password::PasswordHash;
 use zoom_auth::secret::SecretHash;
@@ -173,6 +173,17 @@ fn samples() -> Vec<(Event, Decodes)> {
             })),
             ok::<Apps>,
         ),
+        (
+            Apps::widen(&AppEvent::Registered(AppRegistered {
+                client_id: name("admin"),
+                account_id: acme(),
+                name: "Bootstrap admin".into(),
+                secret_sha256: SecretHash::of("zs_example").as_str().to_owned(),
+                scopes: vec![Scope::Admin],
+                registered_at: t0(),
+            })),
+            ok::<Apps>,
+        ),
     ]
 }
 
@@ -262,4 +273,29 @@ fn the_event_catalogue_document_lists_every_identity_event() {
         assert!(decodes(&row), "docs/events.md example of {ty} decodes");
         assert_eq!(row.decode().unwrap().event_type(), ty);
     }
+}
+
+/// The golden file zoom-core pinned for `app.registered` before the type moved here (its stored
+/// form, byte for byte) still decodes, through the app aggregate, as the app it registered.
+#[test]
+fn the_legacy_app_registered_golden_file_decodes() {
+    let text = std::fs::read_to_string(golden_dir().join("legacy/app.registered.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let row = RecordedEvent {
+        event_id: EventId::parse(v["event_id"].as_str().unwrap()).unwrap(),
+        stream_id: StreamId::new(v["stream_id"].as_str().unwrap()).unwrap(),
+        version: v["version"].as_u64().unwrap(),
+        position: v["position"].as_u64().unwrap(),
+        recorded_at: t0(),
+        event_type: v["type"].as_str().unwrap().into(),
+        schema_version: v["schema_version"].as_u64().unwrap() as u32,
+        payload: v["payload"].to_string(),
+        metadata: v["metadata"].to_string(),
+    };
+    let Some(AppEvent::Registered(e)) = Apps::decode(&row).unwrap() else {
+        panic!("not an app.registered");
+    };
+    assert_eq!((e.client_id.as_str(), e.account_id.as_str()), ("app_1", "acme"));
+    assert_eq!(e.scopes, vec![Scope::Admin]);
+    assert_eq!(row.to_json().unwrap(), v, "the stored form is unchanged");
 }

@@ -12,11 +12,10 @@ use zoom_auth::user::{Role, UserStatus};
 use zoom_auth::{AppInput, Directory, DirectoryConfig, Login, LoginError, UserChanges, UserInput};
 use zoom_core::clock::{ManualClock, SeededEntropy};
 use zoom_core::engine::{EngineError, PageRequest};
-use zoom_core::event::{Metadata, NewEvent, StreamId};
+use zoom_core::event::{NewEvent, StreamId};
 use zoom_core::id::{EventId, Name};
 use zoom_core::principal::{Principal, Scope};
 use zoom_core::store::{AppendRequest, EventStore};
-use zoom_core::system::{AppRegistered, SystemEvent, app_stream};
 use zoom_core::testing::kit::t0;
 use zoom_store_memory::MemoryStore;
 
@@ -418,18 +417,22 @@ async fn apps_are_created_rotated_disabled_and_listed() {
 async fn a_stored_app_registered_event_stays_readable() {
     let store = Arc::new(MemoryStore::new());
     let client_id = name("admin");
-    let event = zoom_core::event::Event::System(SystemEvent::AppRegistered(AppRegistered {
-        client_id: client_id.clone(),
-        account_id: name("default"),
-        name: "Bootstrap admin".into(),
-        secret_sha256: zoom_auth::secret::SecretHash::of("pw-123").as_str().to_owned(),
-        scopes: vec![Scope::Admin],
-        registered_at: t0(),
-    }));
-    let row = NewEvent::encode(EventId::from_entropy([3; 16]), &event, &Metadata::default(), t0()).unwrap();
+    // The row exactly as the server wrote it when zoom-core held `app.registered`.
+    let payload = format!(
+        r#"{{"client_id":"admin","account_id":"default","name":"Bootstrap admin","secret_sha256":"{}","scopes":["admin"],"registered_at":"2030-01-01T09:00:00Z"}}"#,
+        zoom_auth::secret::SecretHash::of("pw-123").as_str()
+    );
+    let row = NewEvent {
+        event_id: EventId::from_entropy([3; 16]),
+        event_type: "app.registered".into(),
+        schema_version: 1,
+        payload,
+        metadata: r#"{"account_id":"default","causation":"app.register"}"#.into(),
+        recorded_at: t0(),
+    };
     store
         .append(AppendRequest {
-            stream_id: StreamId::new(app_stream(&client_id)).unwrap(),
+            stream_id: StreamId::new(zoom_auth::app::app_stream(&client_id)).unwrap(),
             expected_version: 0,
             events: vec![row],
             index: None,

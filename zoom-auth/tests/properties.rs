@@ -82,7 +82,15 @@ fn user_event() -> impl Strategy<Value = UserEvent> {
 }
 
 fn app_event() -> impl Strategy<Value = AppEvent> {
-    (id(), id(), 0..4u8, any::<bool>()).prop_map(|(client_id, account_id, k, flag)| match k {
+    (id(), id(), 0..5u8, any::<bool>()).prop_map(|(client_id, account_id, k, flag)| match k {
+        4 => AppEvent::Registered(zoom_auth::app::event::AppRegistered {
+            client_id,
+            account_id,
+            name: "n".into(),
+            secret_sha256: "00".into(),
+            scopes: vec![Scope::Admin],
+            registered_at: t0(),
+        }),
         0 => AppEvent::Created(AppCreated {
             client_id,
             account_id,

@@ -411,3 +411,39 @@ fn apps_are_disabled_updated_and_isolated() {
         .when(AppCommand::Update(AppPatch::default()))
         .then_nothing();
 }
+
+/// The bootstrap's registration: created once, a repeat writes nothing, a new secret or new
+/// scopes change the app (the old secret stops), another account replaces it whole.
+#[test]
+fn registration_is_idempotent_and_brings_the_app_in_line() {
+    let mut boot = new_app(AppKind::Server, &[], &[Scope::Admin]);
+    boot.account_id = name("default");
+    let first = AggregateTest::of(apps(), name("admin"), vec![])
+        .as_system()
+        .when(AppCommand::Register(boot.clone()))
+        .result()
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    AggregateTest::of(apps(), name("admin"), first.clone())
+        .as_system()
+        .when(AppCommand::Register(boot.clone()))
+        .then_nothing();
+    let mut rotated = boot.clone();
+    rotated.secret = Some(SecretHash::of("zsec_second"));
+    rotated.scopes = vec![Scope::Admin, Scope::Platform];
+    AggregateTest::of(apps(), name("admin"), first.clone())
+        .as_system()
+        .when(AppCommand::Register(rotated))
+        .then_types(&["app.updated", "app.secret_rotated"])
+        .then_fold(|s| {
+            let s = s.as_ref().unwrap();
+            assert!(s.secret_matches("zsec_second") && !s.secret_matches("zsec_first"));
+            assert_eq!(s.app().scopes, vec![Scope::Admin, Scope::Platform]);
+        });
+    let mut moved = boot;
+    moved.account_id = name("acme");
+    AggregateTest::of(apps(), name("admin"), first)
+        .as_system()
+        .when(AppCommand::Register(moved))
+        .then_fold(|s| assert_eq!(s.as_ref().unwrap().app().account_id, name("acme")));
+}

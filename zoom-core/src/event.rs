@@ -102,7 +102,7 @@ pub enum Event {
     Meeting(MeetingEvent),
     /// A webhook subscription's event.
     Webhook(WebhookEvent),
-    /// A system stream's event (signing keys, apps).
+    /// A system stream's event (signing keys).
     System(SystemEvent),
     /// An event of an aggregate defined outside zoom-core (accounts, users, apps of zoom-auth),
     /// kept in the same log. zoom-core stores and decodes it without understanding it; the crate
@@ -270,7 +270,6 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.unsubscribed",
     "webhook.health_changed",
     "signing_key.added",
-    "app.registered",
     "webhook.updated",
     "webhook.url_validated",
     "webhook.pinged",

@@ -7,12 +7,16 @@ use zoom_core::event::{DecodeError, Event, RecordedEvent, StreamId};
 use zoom_core::id::{AccountId, Name};
 use zoom_core::principal::Scope;
 use zoom_core::store::IndexEntry;
-use zoom_core::system::{SystemEvent, app_stream};
 
 use super::command::AppCommand;
 use super::event::{AppEvent, EVENT_TYPES};
 use super::state::AppState;
 use crate::{ids, stored};
+
+/// The stream of an app: `sys_app_{client_id}`, as the server has always named it.
+pub fn app_stream(client_id: &Name) -> String {
+    format!("sys_app_{client_id}")
+}
 
 /// The app aggregate, with the platform account's id (whose apps alone may hold `platform`).
 /// Listed in the index as kind `app`, owner `published` or `unpublished`.
@@ -49,6 +53,7 @@ impl Aggregate for Apps {
             AppCommand::Update(_) => "app.update".into(),
             AppCommand::RotateSecret { .. } => "app.rotate_secret".into(),
             AppCommand::Disable => "app.disable".into(),
+            AppCommand::Register(_) => "app.register".into(),
         }
     }
 
@@ -66,23 +71,14 @@ impl Aggregate for Apps {
     }
 
     fn narrow(event: Event) -> Option<AppEvent> {
-        match event {
-            Event::System(SystemEvent::AppRegistered(r)) => Some(AppEvent::Registered(r)),
-            other => stored::narrow(&other, EVENT_TYPES)?.ok(),
-        }
+        stored::narrow(&event, EVENT_TYPES)?.ok()
     }
 
     fn widen(event: &AppEvent) -> Event {
-        match event {
-            AppEvent::Registered(r) => Event::System(SystemEvent::AppRegistered(r.clone())),
-            other => stored::widen(other),
-        }
+        stored::widen(event)
     }
 
     fn decode(row: &RecordedEvent) -> Result<Option<AppEvent>, DecodeError> {
-        if row.event_type == "app.registered" {
-            return Ok(Self::narrow(row.decode()?));
-        }
         stored::decode(row, EVENT_TYPES)
     }
 

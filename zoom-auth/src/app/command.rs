@@ -22,6 +22,9 @@ pub enum AppCommand {
     },
     /// Disables it (`DELETE /v1/apps/{client_id}`); a no-op when already disabled.
     Disable,
+    /// Creates the app, or brings it in line with this one: the server's bootstrap, run at every
+    /// start. Nothing is written when the secret, account and scopes are already these.
+    Register(NewApp),
 }
 
 /// A new app.

@@ -33,6 +33,13 @@ pub fn decide(
             .is_none_or(|p| &p.account_id == account || p.has(Scope::Platform))
     };
     match (command, state) {
+        (AppCommand::Register(new), state) => {
+            let account = state.map_or(&new.account_id, |s| &s.app.account_id);
+            if !sees(account) || !sees(&new.account_id) {
+                return Err(not_found());
+            }
+            register(state, new, ctx, platform)
+        }
         (AppCommand::Create(new), None) => {
             if !sees(&new.account_id) {
                 return Err(not_found());
@@ -124,6 +131,46 @@ fn create(new: &NewApp, ctx: &Context<'_, Name>, platform: &AccountId) -> Result
         secret_sha256: new.secret.clone(),
         created_at: ctx.now,
     })])
+}
+
+/// Creates the app, or changes what differs: its name and scopes (`app.updated`) and its secret
+/// (`app.secret_rotated`). An app registered again for another account is replaced whole.
+fn register(
+    state: Option<&AppState>,
+    new: &NewApp,
+    ctx: &Context<'_, Name>,
+    platform: &AccountId,
+) -> Result<Vec<AppEvent>, DomainError> {
+    let Some(s) = state.filter(|s| s.app.account_id == new.account_id) else {
+        return create(new, ctx, platform);
+    };
+    let scopes = check_scopes(&new.scopes, &new.account_id, platform)?;
+    let mut held = s.app.scopes.clone();
+    held.sort();
+    held.dedup();
+    if s.secret == new.secret && held == scopes {
+        return Ok(vec![]);
+    }
+    let mut events = update(
+        s,
+        &AppPatch {
+            name: Some(new.name.clone()),
+            scopes: Some(scopes),
+            ..AppPatch::default()
+        },
+        ctx,
+        platform,
+    )?;
+    if s.secret != new.secret
+        && let Some(secret) = &new.secret
+    {
+        events.push(AppEvent::SecretRotated(AppSecretRotated {
+            client_id: ctx.id.clone(),
+            secret_sha256: secret.clone(),
+            at: ctx.now,
+        }));
+    }
+    Ok(events)
 }
 
 fn update(

@@ -4,21 +4,26 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zoom_core::id::{AccountId, Name};
 use zoom_core::principal::Scope;
-use zoom_core::system::AppRegistered;
 
 use super::state::AppKind;
 use crate::secret::SecretHash;
 
-/// Every stored type of an app's stream written by this crate (besides the server's legacy
-/// `app.registered`, which zoom-core still decodes).
-pub const EVENT_TYPES: &[&str] = &["app.created", "app.updated", "app.secret_rotated", "app.disabled"];
+/// Every stored type of an app's stream.
+pub const EVENT_TYPES: &[&str] = &[
+    "app.registered",
+    "app.created",
+    "app.updated",
+    "app.secret_rotated",
+    "app.disabled",
+];
 
 /// An event of an app's stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
 pub enum AppEvent {
-    /// An app registered by the server before this crate existed: a confidential server app.
-    /// Never decided any more; read so that stored apps keep working.
+    /// An app registered by the server before this crate existed (zoom-core once held this
+    /// type): a confidential server app. Never written any more; read so that stored apps keep
+    /// working.
     #[serde(rename = "app.registered")]
     Registered(AppRegistered),
     /// The app was created, active.
@@ -33,6 +38,23 @@ pub enum AppEvent {
     /// It was disabled.
     #[serde(rename = "app.disabled")]
     Disabled(AppDisabled),
+}
+
+/// Payload of `app.registered`, as the server wrote it: each one replaced the app whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRegistered {
+    /// The OAuth client id.
+    pub client_id: Name,
+    /// The account it acts for.
+    pub account_id: AccountId,
+    /// A human-readable name.
+    pub name: String,
+    /// SHA-256 of the client secret, hex; the secret itself is never stored.
+    pub secret_sha256: String,
+    /// The scopes it may be granted.
+    pub scopes: Vec<Scope>,
+    /// When.
+    pub registered_at: DateTime<Utc>,
 }
 
 /// Payload of `app.created`.

@@ -18,7 +18,7 @@ pub mod event;
 pub mod redirect;
 pub mod state;
 
-pub use aggregate::Apps;
+pub use aggregate::{Apps, app_stream};
 pub use command::{AppCommand, AppPatch, NewApp};
 pub use event::AppEvent;
 pub use state::{App, AppKind, AppState, AppStatus};
