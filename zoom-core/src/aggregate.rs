@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::Entropy;
 use crate::error::DomainError;
-use crate::event::{Event, StreamId};
+use crate::event::{DecodeError, Event, RecordedEvent, StreamId};
 use crate::id::AccountId;
 use crate::principal::{Principal, Scope};
 use crate::store::IndexEntry;
@@ -93,6 +93,17 @@ pub trait Aggregate: Send + Sync + 'static {
 
     /// The stored form of an event.
     fn widen(event: &Self::Event) -> Event;
+
+    /// The aggregate's event in a stored row, or `None` for an event of another kind. The
+    /// default decodes the row and narrows it; an aggregate whose events are
+    /// [`Event::External`] overrides it to refuse a row of its own type that does not decode,
+    /// rather than skip it.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming the row.
+    fn decode(row: &RecordedEvent) -> Result<Option<Self::Event>, DecodeError> {
+        Ok(Self::narrow(row.decode()?))
+    }
 
     /// Whether a state exists (a stream with no creating event has none).
     fn exists(state: &Self::State) -> bool;

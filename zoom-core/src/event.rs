@@ -102,8 +102,126 @@ pub enum Event {
     Meeting(MeetingEvent),
     /// A webhook subscription's event.
     Webhook(WebhookEvent),
-    /// A system stream's event (signing keys, apps).
+    /// A system stream's event (signing keys).
     System(SystemEvent),
+    /// An event of an aggregate defined outside zoom-core (accounts, users, apps of zoom-auth),
+    /// kept in the same log. zoom-core stores and decodes it without understanding it; the crate
+    /// that owns its type turns it into its own typed event (see [`ExternalEvent::decode_as`]).
+    External(ExternalEvent),
+}
+
+/// The namespaces (the part of a type name before the dot) of zoom-core's own events. A stored
+/// type of one of these that this code does not know is an error; a type of another namespace is
+/// an [`ExternalEvent`].
+pub const CORE_NAMESPACES: &[&str] = &["meeting", "participant", "recording", "webhook", "signing_key"];
+
+/// An event whose type is defined outside zoom-core: its stored type name, schema version and
+/// payload, kept as they are stored. Its owner checks the schema version and upcasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalEvent {
+    event_type: String,
+    schema_version: u32,
+    payload: serde_json::Value,
+}
+
+impl ExternalEvent {
+    /// An external event. The type must be `namespace.name` of `[a-z0-9_]`, outside
+    /// [`CORE_NAMESPACES`], and not one of zoom-core's own types; the schema version at least 1.
+    ///
+    /// # Errors
+    /// A reason when the type name or the version is not allowed.
+    pub fn new(event_type: impl Into<String>, schema_version: u32, payload: serde_json::Value) -> Result<Self, String> {
+        let event_type = event_type.into();
+        if !is_external_type(&event_type) {
+            return Err(format!("`{event_type}` is not an external event type"));
+        }
+        if schema_version == 0 {
+            return Err("schema version 0 is never written".into());
+        }
+        Ok(Self {
+            event_type,
+            schema_version,
+            payload,
+        })
+    }
+
+    /// An external event from a typed one that serialises adjacently tagged
+    /// (`#[serde(tag = "type", content = "payload")]`), at `schema_version`.
+    ///
+    /// # Errors
+    /// A reason when it does not serialise in that form or its type is not external.
+    pub fn from_tagged<T: Serialize>(event: &T, schema_version: u32) -> Result<Self, String> {
+        let value = serde_json::to_value(event).map_err(|e| e.to_string())?;
+        let serde_json::Value::Object(mut map) = value else {
+            return Err("an external event serialises as an object".into());
+        };
+        let Some(serde_json::Value::String(event_type)) = map.remove("type") else {
+            return Err("an external event serialises with a `type` member".into());
+        };
+        let payload = map.remove("payload").unwrap_or(serde_json::Value::Null);
+        Self::new(event_type, schema_version, payload)
+    }
+
+    /// The typed event it stores, for a type that deserialises adjacently tagged (the inverse
+    /// of [`ExternalEvent::from_tagged`]). Upcast the payload first when the version is old.
+    ///
+    /// # Errors
+    /// A reason when the payload does not match the type.
+    pub fn decode_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        let tagged = serde_json::json!({ "type": self.event_type, "payload": self.payload });
+        serde_json::from_value(tagged).map_err(|e| e.to_string())
+    }
+
+    /// What a `widen` that could not encode its event returns instead of panicking: an event
+    /// that every encoder refuses (the runner answers `EngineError::Internal` and appends
+    /// nothing). Plain-data events never need it.
+    pub fn unencodable(reason: impl Into<String>) -> Self {
+        Self {
+            event_type: String::new(),
+            schema_version: 0,
+            payload: serde_json::Value::String(reason.into()),
+        }
+    }
+
+    /// The stored type name.
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// The schema version it was written with.
+    pub fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &serde_json::Value {
+        &self.payload
+    }
+
+    /// The payload, to upcast it in place.
+    pub fn payload_mut(&mut self) -> &mut serde_json::Value {
+        &mut self.payload
+    }
+}
+
+/// Whether a type name may be an external event's: `namespace.name` of `[a-z0-9_]`, outside
+/// [`CORE_NAMESPACES`], and not one of [`EVENT_TYPES`].
+pub fn is_external_type(event_type: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    match event_type.split_once('.') {
+        Some((namespace, name)) => {
+            event_type.len() <= 64
+                && word(namespace)
+                && word(name)
+                && !CORE_NAMESPACES.contains(&namespace)
+                && !EVENT_TYPES.contains(&event_type)
+        }
+        None => false,
+    }
 }
 
 /// Why a stored event could not be decoded. Names the row.
@@ -152,7 +270,6 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.unsubscribed",
     "webhook.health_changed",
     "signing_key.added",
-    "app.registered",
     "webhook.updated",
     "webhook.url_validated",
     "webhook.pinged",
@@ -217,7 +334,7 @@ struct Tagged<'a, T> {
 
 impl Event {
     /// The stored type name (`meeting.scheduled`).
-    pub fn event_type(&self) -> &'static str {
+    pub fn event_type(&self) -> &str {
         // Serialising the tag alone would allocate; the names are fixed, so list them.
         use MeetingEvent as M;
         use WebhookEvent as W;
@@ -249,6 +366,16 @@ impl Event {
                 W::Pinged(_) => "webhook.pinged",
             },
             Event::System(e) => e.event_type(),
+            Event::External(e) => e.event_type(),
+        }
+    }
+
+    /// The schema version it is written with: the current one of its type, or an external
+    /// event's own.
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            Event::External(e) => e.schema_version,
+            other => current_schema_version(other.event_type()),
         }
     }
 
@@ -257,6 +384,16 @@ impl Event {
     /// # Errors
     /// Never in practice: every payload is plain data. Kept fallible rather than panicking.
     pub fn payload_json(&self) -> Result<String, serde_json::Error> {
+        if let Event::External(e) = self {
+            if e.schema_version == 0 || !is_external_type(&e.event_type) {
+                let reason = match &e.payload {
+                    serde_json::Value::String(reason) => reason.clone(),
+                    _ => format!("`{}` is not an external event type", e.event_type),
+                };
+                return Err(<serde_json::Error as serde::ser::Error>::custom(reason));
+            }
+            return serde_json::to_string(&e.payload);
+        }
         // The tagged form is written `{"type":"<type>","payload":<payload>}`: cut the payload out
         // of it rather than building a tree of maps first (one string instead of a map per
         // object). Key order inside follows the declarations; readers never depend on it.
@@ -264,6 +401,7 @@ impl Event {
             Event::Meeting(e) => serde_json::to_string(e)?,
             Event::Webhook(e) => serde_json::to_string(e)?,
             Event::System(e) => serde_json::to_string(e)?,
+            Event::External(e) => return serde_json::to_string(&e.payload),
         };
         let ty = self.event_type();
         let head = "{\"type\":\"".len() + ty.len() + "\",\"payload\":".len();
@@ -283,6 +421,7 @@ impl Event {
             Event::Meeting(e) => serde_json::to_value(e)?,
             Event::Webhook(e) => serde_json::to_value(e)?,
             Event::System(e) => serde_json::to_value(e)?,
+            Event::External(e) => return serde_json::to_string(&e.payload),
         };
         match value {
             serde_json::Value::Object(mut map) => {
@@ -305,7 +444,14 @@ impl Event {
             reason,
         };
         if !EVENT_TYPES.contains(&row.event_type.as_str()) {
-            return Err(err("unknown event type".into()));
+            if !is_external_type(&row.event_type) {
+                return Err(err("unknown event type".into()));
+            }
+            // Its owner checks the schema version and the payload's shape; here it must be JSON.
+            let payload = serde_json::from_str(&row.payload).map_err(|e| err(format!("payload is not JSON: {e}")))?;
+            return ExternalEvent::new(row.event_type.clone(), row.schema_version, payload)
+                .map(Event::External)
+                .map_err(err);
         }
         let event_type = row.event_type.as_str();
         let current = current_schema_version(event_type);
@@ -360,11 +506,10 @@ impl NewEvent {
         metadata: String,
         recorded_at: DateTime<Utc>,
     ) -> Result<Self, serde_json::Error> {
-        let event_type = event.event_type();
         Ok(Self {
             event_id,
-            event_type: event_type.to_owned(),
-            schema_version: current_schema_version(event_type),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
             payload: event.payload_json()?,
             metadata,
             recorded_at,
@@ -381,11 +526,10 @@ impl NewEvent {
         metadata: &Metadata,
         recorded_at: DateTime<Utc>,
     ) -> Result<Self, serde_json::Error> {
-        let event_type = event.event_type();
         Ok(Self {
             event_id,
-            event_type: event_type.to_owned(),
-            schema_version: current_schema_version(event_type),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
             payload: event.payload_json()?,
             metadata: serde_json::to_string(metadata)?,
             recorded_at,

@@ -41,11 +41,18 @@ pub enum Scope {
     /// Everything, for the whole account.
     #[serde(rename = "admin")]
     Admin,
+    /// Read the account's users.
+    #[serde(rename = "user.read")]
+    UserRead,
+    /// The operator's power over every account (accounts, the media seam across accounts).
+    /// Only apps of the platform account may hold it, and `admin` does not imply it.
+    #[serde(rename = "platform")]
+    Platform,
 }
 
 impl Scope {
     /// Every scope, in catalogue order.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::MeetingRead,
         Scope::MeetingWrite,
         Scope::MeetingJoin,
@@ -55,6 +62,8 @@ impl Scope {
         Scope::WebhookWrite,
         Scope::Media,
         Scope::Admin,
+        Scope::UserRead,
+        Scope::Platform,
     ];
 
     /// The scope's wire name (`meeting.read`).
@@ -69,6 +78,8 @@ impl Scope {
             Scope::WebhookWrite => "webhook.write",
             Scope::Media => "media",
             Scope::Admin => "admin",
+            Scope::UserRead => "user.read",
+            Scope::Platform => "platform",
         }
     }
 
@@ -128,9 +139,9 @@ impl Principal {
         }
     }
 
-    /// Whether it holds `scope` (or `admin`, which implies every scope).
+    /// Whether it holds `scope` (or `admin`, which implies every scope but `platform`).
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+        self.scopes.contains(&scope) || (scope != Scope::Platform && self.scopes.contains(&Scope::Admin))
     }
 
     /// Whether this principal is an app.

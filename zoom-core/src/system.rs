@@ -1,11 +1,9 @@
-//! System streams: signing keys and registered apps, kept in the log like everything else so
-//! they persist with whichever store is in use and survive a restart.
+//! System streams: signing keys, kept in the log like everything else so they persist with
+//! whichever store is in use and survive a restart. (Apps, and the `app.registered` events the
+//! server once wrote here, belong to zoom-auth.)
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{AccountId, Name};
-use crate::principal::Scope;
 use crate::token::StoredKey;
 
 /// The stream of join-token signing keys.
@@ -16,11 +14,6 @@ pub const ACCESS_KEYS_STREAM: &str = "sys_keys_access";
 /// The stream of the key that signs recording file URLs.
 pub const FILE_KEYS_STREAM: &str = "sys_keys_files";
 
-/// The stream of an app (OAuth client).
-pub fn app_stream(client_id: &Name) -> String {
-    format!("sys_app_{client_id}")
-}
-
 /// An event of a system stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
@@ -28,9 +21,6 @@ pub enum SystemEvent {
     /// A signing key was created; the newest is current, older ones still verify.
     #[serde(rename = "signing_key.added")]
     SigningKeyAdded(SigningKeyAdded),
-    /// An app (OAuth client) was registered.
-    #[serde(rename = "app.registered")]
-    AppRegistered(AppRegistered),
 }
 
 impl SystemEvent {
@@ -38,7 +28,6 @@ impl SystemEvent {
     pub fn event_type(&self) -> &'static str {
         match self {
             SystemEvent::SigningKeyAdded(_) => "signing_key.added",
-            SystemEvent::AppRegistered(_) => "app.registered",
         }
     }
 }
@@ -49,21 +38,4 @@ impl SystemEvent {
 pub struct SigningKeyAdded {
     /// The key, in its stored form.
     pub key: StoredKey,
-}
-
-/// Payload of `app.registered`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppRegistered {
-    /// The OAuth client id.
-    pub client_id: Name,
-    /// The account it acts for.
-    pub account_id: AccountId,
-    /// A human-readable name.
-    pub name: String,
-    /// SHA-256 of the client secret, hex; the secret itself is never stored.
-    pub secret_sha256: String,
-    /// The scopes it may be granted.
-    pub scopes: Vec<Scope>,
-    /// When.
-    pub registered_at: DateTime<Utc>,
 }

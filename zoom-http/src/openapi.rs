@@ -484,6 +484,8 @@ fn scope_description(scope: Scope) -> &'static str {
         Scope::WebhookRead => "Read webhook subscriptions and their deliveries",
         Scope::WebhookWrite => "Create, change and delete webhook subscriptions",
         Scope::Media => "The media seam: redeem join tokens, report leaves and recordings",
+        Scope::UserRead => "Read the account's users",
+        Scope::Platform => "The operator's power over every account (platform account only)",
         Scope::Admin => "Act for the whole account",
     }
 }

@@ -259,7 +259,7 @@ impl Server {
                 .await
                 .map_err(key_error)?,
         );
-        let apps = Apps::new(store, clock.clone(), entropy.clone());
+        let apps = Apps::new(store, clock.clone(), entropy.clone(), bootstrap.account_id.clone());
         let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
         let tokens = Arc::new(AccessTokens::new(access_ring, public_url.clone(), clock, entropy));
         let webhooks = zoom_webhooks::WorkerConfig {

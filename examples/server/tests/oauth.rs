@@ -251,3 +251,42 @@ async fn token_answers_carry_request_ids_and_wrong_methods_are_problems() {
     assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
     assert!(resp.headers().contains_key("x-request-id"));
 }
+
+/// An app stored as `app.registered` (what the server wrote before zoom-auth held apps), exactly
+/// as it was written, still gets tokens with its secret and scopes, and a wrong secret does not.
+#[tokio::test]
+async fn an_app_stored_as_app_registered_still_gets_tokens() {
+    use zoom_core::event::{NewEvent, StreamId};
+    use zoom_core::id::EventId;
+    use zoom_core::store::{AppendRequest, EventStore};
+    let store = Arc::new(zoom_store_memory::MemoryStore::new());
+    let payload = format!(
+        r#"{{"client_id":"legacy","account_id":"acme","name":"Old app","secret_sha256":"{}","scopes":["meeting.read"],"registered_at":"2025-01-01T00:00:00Z"}}"#,
+        zoom_auth::secret::SecretHash::of("old-secret").as_str()
+    );
+    store
+        .append(AppendRequest {
+            stream_id: StreamId::new("sys_app_legacy").unwrap(),
+            expected_version: 0,
+            events: vec![NewEvent {
+                event_id: EventId::from_entropy([9; 16]),
+                event_type: "app.registered".into(),
+                schema_version: 1,
+                payload,
+                metadata: r#"{"account_id":"acme","causation":"app.register"}"#.into(),
+                recorded_at: chrono::Utc::now(),
+            }],
+            index: None,
+            snapshot: None,
+            links: vec![],
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    let server = server_on(store, &env_bootstrap()).await;
+    let (status, body) = post_token(&server, "grant_type=client_credentials", Some(("legacy", "old-secret"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "meeting.read");
+    let (status, _) = post_token(&server, "grant_type=client_credentials", Some(("legacy", "new-secret"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

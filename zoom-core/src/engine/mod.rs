@@ -48,7 +48,7 @@ pub use keys::{
     KeyCommand, KeyList, OPEN_SEALED_KEY, SigningKeys, load_or_create_ring, load_or_create_sealed_ring, plaintext_keys,
     stored_file_url_signer, stored_sealed_file_url_signer,
 };
-pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, index_page, page_of};
 pub use runner::{Executed, Runner, RunnerConfig, SNAPSHOT_FORMAT};
 
 /// Why the engine refused or failed a call.

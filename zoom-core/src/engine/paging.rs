@@ -129,3 +129,48 @@ pub(crate) fn paginate<T: Clone>(
         next_cursor,
     })
 }
+
+/// One page of a list kept in the store's index, for aggregates defined outside zoom-core: the
+/// rows of `query` (its `after_seq` and `limit` are set here) and the cursor of the next page.
+/// The cursor is bound to the list `name`, the reading `account` and the `filters`, as every
+/// cursor of the engine is.
+///
+/// # Errors
+/// `Invalid` page parameters, `InvalidCursor`, a store failure.
+pub async fn index_page(
+    store: &dyn crate::store::EventStore,
+    name: &str,
+    account: &str,
+    filters: &[Option<&str>],
+    mut query: crate::store::IndexQuery,
+    page: &PageRequest,
+) -> Result<Page<crate::store::IndexEntry>, super::EngineError> {
+    let size = page.size()?;
+    let list = ListKey::new(name, account, filters);
+    query.after_seq = page.offset(&list)?;
+    query.limit = size + 1;
+    let mut rows = store.query_index(&query).await?;
+    let next_cursor = (rows.len() > size).then(|| list.encode(rows[size - 1].seq));
+    rows.truncate(size);
+    Ok(Page {
+        items: rows,
+        next_cursor,
+    })
+}
+
+/// A page of an in-memory list kept by an aggregate defined outside zoom-core (the users of an
+/// account): items keep their position, so later additions never shift a page. The cursor is
+/// bound to the list `name`, the reading `account` and the `filters`.
+///
+/// # Errors
+/// `Invalid` page parameters, `InvalidCursor`.
+pub fn page_of<T: Clone>(
+    items: &[T],
+    page: &PageRequest,
+    name: &str,
+    account: &str,
+    filters: &[Option<&str>],
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>, DomainError> {
+    paginate(items, page, &ListKey::new(name, account, filters), keep)
+}

@@ -369,7 +369,7 @@ impl<A: Aggregate> Runner<A> {
             let Some(last) = rows.last() else { break };
             from = last.version + 1;
             for row in &rows {
-                if let Some(event) = A::narrow(row.decode()?) {
+                if let Some(event) = A::decode(row)? {
                     A::apply(&mut state, &event, row.version);
                 }
             }
@@ -426,7 +426,7 @@ impl<A: Aggregate> Runner<A> {
             let Some(last) = rows.last() else { break };
             let last_version = last.version;
             for row in &rows {
-                if let Some(event) = A::narrow(row.decode()?) {
+                if let Some(event) = A::decode(row)? {
                     A::apply(&mut folded.state, &event, row.version);
                 }
             }

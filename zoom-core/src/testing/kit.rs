@@ -299,7 +299,7 @@ impl<A: Aggregate> Outcome<A> {
     pub fn then_types(self, expected: &[&str]) -> Self {
         match &self.result {
             Ok(events) => {
-                let types: Vec<&str> = events.iter().map(|e| A::widen(e).event_type()).collect();
+                let types: Vec<String> = events.iter().map(|e| A::widen(e).event_type().to_owned()).collect();
                 assert_eq!(types, expected);
             }
             Err(e) => panic!("expected events {expected:?}, got error {e:?}"),
