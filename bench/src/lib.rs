@@ -13,8 +13,9 @@
 //! # Layout
 //! - [`figure`]: `Figure`, `Peer`, `Target`, `Mode`, `Benchmark`.
 //! - [`report`]: running, the JSON, the Markdown page; `chart`: the SVG charts.
-//! - one module per family: [`engine`], [`sqlite`], [`http`], [`server`], [`webhooks`] (the
-//!   engine's also prints its own lines through `benches/engine.rs` and `bin/engine-bench`).
+//! - one module per family: [`engine`], [`sqlite`], [`http`], [`server`], [`webhooks`],
+//!   [`streams`] (the engine's also prints its own lines through `benches/engine.rs` and
+//!   `bin/engine-bench`).
 //!
 //! # Adding a benchmark
 //! Write a module with `pub const BENCH: Benchmark` whose `run` returns figures built with
@@ -28,6 +29,7 @@ pub mod http;
 pub mod report;
 pub mod server;
 pub mod sqlite;
+pub mod streams;
 pub mod webhooks;
 
 /// Every benchmark the report runs, in order.
@@ -38,6 +40,7 @@ pub fn benchmarks() -> Vec<figure::Benchmark> {
         http::BENCH,
         server::BENCH,
         webhooks::BENCH,
+        streams::BENCH,
     ]
 }
 

@@ -85,6 +85,8 @@ impl Output {
 /// Runs each benchmark (a panicking one is recorded in [`Results::failed`] and the others go
 /// on), printing each family's table as it finishes.
 pub fn run(benchmarks: &[Benchmark], mode: Mode) -> Results {
+    // A child process of the streams benchmark measures its part and exits here.
+    crate::streams::child_if_asked();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut results = Results {
         started_at,
