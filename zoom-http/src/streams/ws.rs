@@ -24,6 +24,13 @@ pub(crate) const CLOSE_UNAUTHORIZED: u16 = 4001;
 pub(crate) const CLOSE_TOO_SLOW: u16 = 4008;
 /// The largest frame accepted from a client (they only send control frames).
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+/// The read buffer of a stream's socket: room for a client's control frames. (The library's
+/// default, 128 KiB, would cost an idle stream that much.)
+const READ_BUFFER: usize = 4 * 1024;
+/// The write buffer a frame is assembled in before it goes to the socket. Each frame is flushed
+/// as it is sent, so a larger buffer would batch nothing; a frame larger than this still goes
+/// out whole (the buffer grows for it and shrinks with the connection).
+const WRITE_BUFFER: usize = 4 * 1024;
 
 /// A WebSocket upgrade, when the request asks for one (`Upgrade: websocket`); a request that
 /// asks but is not a valid upgrade is 400 `invalid_upgrade`.
@@ -46,7 +53,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
             .map(|u| {
                 Self(Some(
                     u.max_message_size(MAX_CLIENT_MESSAGE)
-                        .max_frame_size(MAX_CLIENT_MESSAGE),
+                        .max_frame_size(MAX_CLIENT_MESSAGE)
+                        .read_buffer_size(READ_BUFFER)
+                        .write_buffer_size(WRITE_BUFFER),
                 ))
             })
             .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid_upgrade", e.body_text()))
