@@ -2,8 +2,9 @@
 //! measured in the same run, and beside the budget.
 //!
 //! zoom-server runs in this process with its production wiring on the memory store (real access
-//! tokens from `POST /oauth/token`, cached token verification, the default [`ApiConfig`]: streams
-//! poll the log every `sse_poll`, 250 ms, and check their token every second), served on
+//! tokens from `POST /oauth/token`, cached token verification, the default [`ApiConfig`]: one hub
+//! per router reads the log for every stream, woken by the server's commit signal and at the
+//! latest every `sse_poll`, 250 ms; streams check their token every second), served on
 //! 127.0.0.1 by `axum::serve`; its rate limits are off, so that opening thousands of streams from
 //! one account is not paced by the `light` category. Clients are in the same process, on a
 //! runtime of their own.
@@ -18,7 +19,9 @@
 //!   runs of each side, the larger delta of each.
 //! - Commit-to-client latency: `C` (1,000) WebSocket clients of `GET /v1/events` on one account;
 //!   events are committed through the engine at a modest fixed rate, each timestamped just
-//!   before its commit, and every client notes when each arrives; p99 over all deliveries. The
+//!   before its commit and followed by the server's `CommitSignal::notify` (what a write through
+//!   the HTTP API does, and what an embedder writing through the engine is told to do), and every
+//!   client notes when each arrives; p99 over all deliveries. The
 //!   peer: a tokio-tungstenite server whose connections each forward a broadcast channel to their
 //!   client, sending the very frames zoom-server sent, timestamped just before the broadcast.
 //! - Throughput: one `GET /v1/events?after=` WebSocket reading a backlog of `E` (50,000) events
@@ -215,6 +218,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct Zoom {
     addr: SocketAddr,
     engine: Arc<Engine>,
+    commits: zoom_http::CommitSignal,
     tokens: Arc<zoom_server::tokens::AccessTokens>,
 }
 
@@ -233,12 +237,13 @@ async fn start_zoom() -> Zoom {
     .expect("flags");
     let bootstrap = Bootstrap::from_values(Some("bench".into()), Some("bench-secret".into()), None).expect("bootstrap");
     let server = Server::start(&args, &bootstrap).await.expect("the server starts");
-    // The default stream settings: polling every `sse_poll` (250 ms) is what is measured.
+    // The default stream settings; the router's hub is woken by the server's commit signal.
     let app = server.router_with(ApiConfig::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Zoom {
         addr,
         engine: server.engine.clone(),
+        commits: server.commits.clone(),
         tokens: server.tokens.clone(),
     }
 }
@@ -741,11 +746,13 @@ async fn latency(
 ) -> Vec<Figure> {
     let (ws, failed) = connect_many(zoom.addr, "/v1/events", Some(token), clients).await;
     let engine = zoom.engine.clone();
+    let signal = zoom.commits.clone();
     let ours = latency_run(ws, failed, commits, |k| {
-        let (engine, principal) = (engine.clone(), principal.clone());
+        let (engine, principal, signal) = (engine.clone(), principal.clone(), signal.clone());
         async move {
             let before = Instant::now();
             schedule(&engine, &principal, &format!("bench {k}")).await;
+            signal.notify();
             before
         }
     })
@@ -764,7 +771,7 @@ async fn latency(
     let p99 = ms(percentile(&ours.deliveries, 0.99));
     let poll = ApiConfig::default().sse_poll;
     let setup = format!(
-        "{commits} commits through the engine at 20/s, `sse_poll` {} ms (the default)",
+        "{commits} commits through the engine at 20/s, each followed by the commit signal (`sse_poll` {} ms, the default, only as the fallback)",
         poll.as_millis()
     );
     let budget = Figure::new(FAMILY, format!("{name}, against the budget"), p99, "ms")
