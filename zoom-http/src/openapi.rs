@@ -429,11 +429,10 @@ fn body_constraints(schemas: &mut Map<String, Value>) {
 fn identity_constraints(schemas: &mut Map<String, Value>, text: &Value, nullable: &dyn Fn(Value) -> Value) {
     use zoom_auth::app::redirect::{MAX_REDIRECT_URI_BYTES, MAX_REDIRECT_URIS};
     let id = json!({"type": "string", "pattern": NAME_PATTERN});
-    let email = json!({"type": "string", "minLength": 3, "maxLength": 254,
-        "pattern": r"^[^\s\u0000-\u001f\u007f-\u009f@]+@[^\s\u0000-\u001f\u007f-\u009f@]+$",
-        "description": "One `@` between a local part and a domain, no spaces; compared in lower case"});
-    let password = json!({"type": "string", "minLength": 1, "maxLength": zoom_auth::password::MAX_PASSWORD_BYTES,
-        "description": "1 to 1024 bytes of UTF-8"});
+    let email = json!({"type": "string", "minLength": 3, "maxLength": 254, "pattern": "^[!-?A-~]+@[!-?A-~]+$",
+        "description": "Visible ASCII, one `@` between a local part and a domain; compared in lower case"});
+    let password = json!({"type": "string", "minLength": 1, "maxLength": crate::routes::users::MAX_PASSWORD_CHARS,
+        "description": "1 to 256 characters"});
     let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     let scopes = json!({"type": "array", "items": {"type": "string", "enum": names}});
     let uris = json!({"type": "array", "maxItems": MAX_REDIRECT_URIS, "uniqueItems": true, "items": {

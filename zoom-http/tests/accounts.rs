@@ -215,6 +215,25 @@ async fn a_disabled_account_refuses_its_tokens() {
     );
     let a = get("/v1/accounts/acme").token("platform").send(&app).await;
     assert_eq!(a.body["name"], "Acme Ltd");
+    // The operator cannot lock itself out; renaming its account is fine.
+    tenant(&app, "Operator", Some(PLATFORM)).await;
+    let a = patch(format!("/v1/accounts/{PLATFORM}"))
+        .token("platform")
+        .json(json!({"status": "disabled"}))
+        .send(&app)
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::CONFLICT, "platform_account"),
+        "{}",
+        a.body
+    );
+    let a = patch(format!("/v1/accounts/{PLATFORM}"))
+        .token("platform")
+        .json(json!({"name": "Operations"}))
+        .send(&app)
+        .await;
+    assert_eq!((a.status, a.body["status"].as_str()), (StatusCode::OK, Some("active")));
 }
 
 /// A router without a directory answers every identity route 404 `not_found`.

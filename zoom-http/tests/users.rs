@@ -144,6 +144,17 @@ async fn emails_ids_and_bodies() {
             json!({"email": "a@b.example", "display_name": "A", "password": ""}),
             "password",
         ),
+        (
+            json!({"email": "a@b.example", "display_name": "A", "password": "é".repeat(257)}),
+            "password",
+        ),
+        (json!({"email": " a@b.example", "display_name": "A"}), "email"),
+        (json!({"email": "zoë@b.example", "display_name": "A"}), "email"),
+        (json!({"email": "a@b@c.example", "display_name": "A"}), "email"),
+        (
+            json!({"email": format!("{}@b.example", "a".repeat(250)), "display_name": "A"}),
+            "email",
+        ),
     ];
     for (body, field) in cases {
         let a = post("/v1/users").token(&acme.token).json(body.clone()).send(&app).await;
@@ -160,6 +171,19 @@ async fn emails_ids_and_bodies() {
         .send(&app)
         .await;
     assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "unknown_field"));
+    // 256 characters of four bytes each: the longest password there is.
+    let a = patch("/v1/users/alice")
+        .token(&acme.token)
+        .json(json!({"password": "𝄞".repeat(256)}))
+        .send(&app)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = patch("/v1/users/alice")
+        .token(&acme.token)
+        .json(json!({"password": "x".repeat(257)}))
+        .send(&app)
+        .await;
+    assert_eq!((a.status, a.field()), (StatusCode::BAD_REQUEST, "password"));
     let a = patch("/v1/users/alice")
         .token(&acme.token)
         .json(json!({"email": "x@y.example"}))

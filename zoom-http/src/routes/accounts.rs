@@ -19,7 +19,9 @@ use super::reply;
 use crate::api::Api;
 use crate::extract::{AccountPath, Caller, Json, NoQuery, Page, Params};
 use crate::problem::{Problem, ProblemDocument};
-use crate::views::{AccountCreated, AccountInput, AccountList, AccountPatchInput, AccountView, AdminAppView};
+use crate::views::{
+    AccountCreated, AccountInput, AccountList, AccountPatchInput, AccountStatusView, AccountView, AdminAppView,
+};
 
 /// 403 `insufficient_scope` unless the caller holds `platform`.
 fn platform(caller: &Principal) -> Result<(), Problem> {
@@ -143,7 +145,10 @@ pub(crate) async fn get(
 #[utoipa::path(patch, path = "/v1/accounts/{id}", operation_id = "accounts.patch", tag = "accounts",
     params(AccountPath),
     request_body = AccountPatchInput,
-    responses((status = 200, description = "The changed account", body = AccountView)),
+    responses(
+        (status = 200, description = "The changed account", body = AccountView),
+        (status = 409, description = "`platform_account`: the platform account cannot be disabled", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
     security(("oauth2" = ["platform"])))]
 pub(crate) async fn patch(
     State(api): State<Api>,
@@ -152,11 +157,21 @@ pub(crate) async fn patch(
     _: NoQuery,
     Json(input): Json<AccountPatchInput>,
 ) -> Result<Response, Problem> {
+    let directory = api.directory()?;
+    let disables = input.status == Some(AccountStatusView::Disabled);
+    if disables && &id == directory.platform_account() && caller.has(Scope::Platform) {
+        // The operator would lock itself out: every platform token would be refused.
+        return Err(DomainError::Conflict {
+            code: "platform_account",
+            message: "the platform account cannot be disabled".into(),
+        }
+        .into());
+    }
     let patch = AccountPatch {
         name: input.name,
         status: input.status.map(Into::into),
     };
-    let account = api.directory()?.update_account(&caller, &id, patch).await?;
+    let account = directory.update_account(&caller, &id, patch).await?;
     if account.status == zoom_auth::account::AccountStatus::Disabled {
         api.auth.forget(&account.id, None);
     }

@@ -36,6 +36,39 @@ where
         .map_err(|e| Problem::internal(&e))?
 }
 
+/// The longest password accepted, in characters: 256 characters of UTF-8 are at most 1024
+/// bytes, the directory's limit, so the document can state the rule exactly.
+pub(crate) const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A password of 1 to [`MAX_PASSWORD_CHARS`] characters, else 400 `invalid_field` `password`.
+fn check_password(password: Option<&str>) -> Result<(), Problem> {
+    match password {
+        Some(p) if p.is_empty() || p.chars().count() > MAX_PASSWORD_CHARS => Err(Problem::invalid_field(
+            "password",
+            format!("a password is 1 to {MAX_PASSWORD_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An email as the document states it: 3 to 254 visible ASCII characters with one `@` between
+/// a local part and a domain (the directory alone would also trim and accept non-ASCII, which
+/// no pattern can say with its byte limit), else 400 `invalid_field` `email`.
+fn check_email(email: &str) -> Result<(), Problem> {
+    let ascii = email.bytes().all(|b| b.is_ascii_graphic());
+    let shape = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if ascii && shape && (3..=254).contains(&email.len()) {
+        Ok(())
+    } else {
+        Err(Problem::invalid_field(
+            "email",
+            "an email is 3 to 254 visible ASCII characters with one `@` between a local part and a domain",
+        ))
+    }
+}
+
 /// Creates a user in the caller's account. The email is the login name, unique in the server.
 #[utoipa::path(post, path = "/v1/users", operation_id = "users.create", tag = "users",
     request_body = UserInput,
@@ -51,6 +84,8 @@ pub(crate) async fn create(
     Json(input): Json<UserInput>,
 ) -> Result<Response, Problem> {
     let directory = api.directory()?.clone();
+    check_email(&input.email)?;
+    check_password(input.password.as_deref())?;
     let id = input
         .id
         .as_deref()
@@ -153,6 +188,7 @@ pub(crate) async fn patch(
     Json(input): Json<UserPatchInput>,
 ) -> Result<Response, Problem> {
     let directory = api.directory()?.clone();
+    check_password(input.password.as_deref())?;
     let changes = UserChanges {
         display_name: input.display_name,
         role: input.role.map(Into::into),

@@ -81,7 +81,7 @@ pub struct UserInput {
     pub id: Option<String>,
     /// `member` when absent; only an owner or an app makes an owner.
     pub role: Option<UserRoleView>,
-    /// 1 to 1024 bytes, hashed with Argon2id and never returned; without one the user cannot
+    /// 1 to 256 characters, hashed with Argon2id and never returned; without one the user cannot
     /// log in (an app acts for them).
     pub password: Option<String>,
 }
