@@ -155,7 +155,7 @@ async fn another_accounts_apps_are_404() {
             .collect()
     };
     let a = get("/v1/apps").token(&acme.token).send(&app).await;
-    assert_eq!(ids(&a.body), [acme.client_id.clone()]);
+    assert_eq!(ids(&a.body), [acme.client_id.as_str()]);
     let a = get("/v1/apps").token(&globex.token).send(&app).await;
     assert_eq!(ids(&a.body), [globex.client_id.clone(), theirs.clone()]);
     // Untouched.
@@ -218,13 +218,13 @@ async fn the_marketplace_lists_published_apps_of_every_account() {
         .token("nothing")
         .send(&app)
         .await;
-    assert_eq!(names(&a.body), [listed.clone()]);
+    assert_eq!(names(&a.body), [listed.as_str()]);
     let cursor = a.body["next_cursor"].as_str().unwrap().to_owned();
     let a = get(format!("/v1/marketplace/apps?page_size=1&cursor={cursor}"))
         .token("nothing")
         .send(&app)
         .await;
-    assert_eq!(names(&a.body), [other.clone()]);
+    assert_eq!(names(&a.body), [other.as_str()]);
     let a = patch(format!("/v1/apps/{listed}"))
         .token(&acme.token)
         .json(json!({"published": false}))
