@@ -10,7 +10,8 @@
 //! - [`keys`]: the scheduled rotation of the join-token key.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
-//! Routes: everything of `zoom_http::router` plus `POST /oauth/token`.
+//! Routes: everything of `zoom_http::router` (the identity routes over [`Server::directory`]
+//! included) plus `POST /oauth/token`.
 //! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
 
 pub mod apps;
