@@ -66,7 +66,7 @@ pub struct AppInput {
     /// `server` or `user`.
     pub kind: AppKindView,
     /// Where authorization answers may be sent, matched exactly: absolute, no fragment, `https`
-    /// (or `http` for 127.0.0.1, [::1] and localhost). A user app needs at least one.
+    /// (or `http` for `127.0.0.1`, `[::1]` and `localhost`). A user app needs at least one.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// The scopes it may be granted (`platform` only in the platform account).
