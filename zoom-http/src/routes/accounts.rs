@@ -8,29 +8,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use zoom_auth::AppInput;
 use zoom_auth::account::AccountPatch;
-use zoom_auth::app::AppKind;
-use zoom_core::DomainError;
 use zoom_core::id::AccountId;
-use zoom_core::principal::{Principal, Scope};
 
 use super::reply;
 use crate::api::Api;
 use crate::extract::{AccountPath, Caller, Json, NoQuery, Page, Params};
 use crate::problem::{Problem, ProblemDocument};
-use crate::views::{
-    AccountCreated, AccountInput, AccountList, AccountPatchInput, AccountStatusView, AccountView, AdminAppView,
-};
-
-/// 403 `insufficient_scope` unless the caller holds `platform`.
-fn platform(caller: &Principal) -> Result<(), Problem> {
-    if caller.has(Scope::Platform) {
-        Ok(())
-    } else {
-        Err(DomainError::InsufficientScope(Scope::Platform).into())
-    }
-}
+use crate::views::{AccountCreated, AccountInput, AccountList, AccountPatchInput, AccountView, AdminAppView};
 
 /// Creates an account and its admin app: a server app of the new account holding every scope
 /// but `platform`, whose secret is shown this once.
@@ -48,7 +33,6 @@ pub(crate) async fn create(
     Json(input): Json<AccountInput>,
 ) -> Result<Response, Problem> {
     let directory = api.directory()?;
-    platform(&caller)?;
     let id = input
         .id
         .as_deref()
@@ -57,35 +41,8 @@ pub(crate) async fn create(
                 .map_err(|_| Problem::invalid_field("id", "an id is 1 to 128 of `A-Z a-z 0-9 _ . @ : -`"))
         })
         .transpose()?;
-    if let Some(id) = &id
-        && directory.find_account(id).await?.is_some()
-    {
-        return Err(DomainError::Conflict {
-            code: "account_exists",
-            message: format!("account {id} already exists"),
-        }
-        .into());
-    }
-    let account = directory
-        .create_account(Some(&caller), id.as_ref(), &input.name, None)
-        .await?;
-    // The account's first app is the system's doing, part of the account's creation: the
-    // platform's token need not hold `admin` for it.
-    let scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| *s != Scope::Platform).collect();
-    let admin = directory
-        .create_app(
-            None,
-            AppInput {
-                client_id: None,
-                account_id: Some(account.id.clone()),
-                name: format!("{} admin", account.name),
-                kind: AppKind::Server,
-                redirect_uris: vec![],
-                scopes,
-                published: false,
-                public: false,
-            },
-        )
+    let (account, admin) = directory
+        .create_account_with_admin(&caller, id.as_ref(), &input.name)
         .await?;
     let created = AccountCreated {
         id: account.id.as_str().to_owned(),
@@ -133,10 +90,7 @@ pub(crate) async fn get(
     AccountPath(id): AccountPath,
     _: NoQuery,
 ) -> Result<Response, Problem> {
-    let directory = api.directory()?;
-    // Another account is 404 to whoever may not see it; one's own needs the scope like any.
-    let account = directory.account(&caller, &id).await?;
-    platform(&caller)?;
+    let account = api.directory()?.account(&caller, &id).await?;
     Ok(reply(StatusCode::OK, AccountView::from(&account)))
 }
 
@@ -157,21 +111,11 @@ pub(crate) async fn patch(
     _: NoQuery,
     Json(input): Json<AccountPatchInput>,
 ) -> Result<Response, Problem> {
-    let directory = api.directory()?;
-    let disables = input.status == Some(AccountStatusView::Disabled);
-    if disables && &id == directory.platform_account() && caller.has(Scope::Platform) {
-        // The operator would lock itself out: every platform token would be refused.
-        return Err(DomainError::Conflict {
-            code: "platform_account",
-            message: "the platform account cannot be disabled".into(),
-        }
-        .into());
-    }
     let patch = AccountPatch {
         name: input.name,
         status: input.status.map(Into::into),
     };
-    let account = directory.update_account(&caller, &id, patch).await?;
+    let account = api.directory()?.update_account(&caller, &id, patch).await?;
     if account.status == zoom_auth::account::AccountStatus::Disabled {
         api.auth.forget(&account.id, None);
     }
