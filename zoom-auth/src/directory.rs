@@ -219,14 +219,57 @@ impl Directory {
             .ok_or_else(|| not_found("account", id.map_or("", Name::as_str)))
     }
 
-    /// An account, for the platform or one of the account's own principals.
+    /// Creates an account and its admin app (`POST /v1/accounts`; `platform`): a server app of
+    /// the new account holding every scope but `platform`, made by the system as part of the
+    /// account (the caller needs no `admin`). Its secret is in the answer, the only time it is
+    /// seen. A given id already taken is `account_exists`, whatever the name, so no repeat
+    /// makes a second admin app.
+    ///
+    /// Two creations of one new id racing each other can both pass that check; both then
+    /// create an admin app (the account itself is created once).
     ///
     /// # Errors
-    /// `NotFound` (another account's too), a store failure.
+    /// `InsufficientScope`, `Conflict` `account_exists`, `Invalid` `name`, a store failure.
+    pub async fn create_account_with_admin(
+        &self,
+        principal: &Principal,
+        id: Option<&AccountId>,
+        name: &str,
+    ) -> Result<(Account, AppWithSecret), EngineError> {
+        require_any(principal, &[Scope::Platform])?;
+        if let Some(id) = id
+            && self.find_account(id).await?.is_some()
+        {
+            return Err(EngineError::Domain(DomainError::Conflict {
+                code: "account_exists",
+                message: format!("account {id} already exists"),
+            }));
+        }
+        let account = self.create_account(Some(principal), id, name, None).await?;
+        let input = AppInput {
+            client_id: None,
+            account_id: Some(account.id.clone()),
+            name: format!("{} admin", account.name),
+            kind: AppKind::Server,
+            redirect_uris: vec![],
+            scopes: Scope::ALL.into_iter().filter(|s| *s != Scope::Platform).collect(),
+            published: false,
+            public: false,
+        };
+        let admin = self.create_app(None, input).await?;
+        Ok((account, admin))
+    }
+
+    /// An account (`GET /v1/accounts/{id}`; `platform`). Another account's is `NotFound` to
+    /// a caller without `platform`; one's own needs the scope like any.
+    ///
+    /// # Errors
+    /// `NotFound`, `InsufficientScope`, a store failure.
     pub async fn account(&self, principal: &Principal, id: &AccountId) -> Result<Account, EngineError> {
         if &principal.account_id != id && !principal.has(Scope::Platform) {
             return Err(not_found("account", id.as_str()));
         }
+        require_any(principal, &[Scope::Platform])?;
         self.find_account(id)
             .await?
             .ok_or_else(|| not_found("account", id.as_str()))
@@ -271,16 +314,25 @@ impl Directory {
         })
     }
 
-    /// Changes an account's name or status (`PATCH /v1/accounts/{id}`; `platform`).
+    /// Changes an account's name or status (`PATCH /v1/accounts/{id}`; `platform`). The
+    /// platform account is never disabled: every platform token would stop.
     ///
     /// # Errors
-    /// `InsufficientScope`, `NotFound`, `Invalid` `name`, a store failure.
+    /// `InsufficientScope`, `NotFound`, `Conflict` `platform_account`, `Invalid` `name`, a
+    /// store failure.
     pub async fn update_account(
         &self,
         principal: &Principal,
         id: &AccountId,
         patch: AccountPatch,
     ) -> Result<Account, EngineError> {
+        require_any(principal, &[Scope::Platform])?;
+        if id == &self.config.platform_account && patch.status == Some(crate::account::AccountStatus::Disabled) {
+            return Err(EngineError::Domain(DomainError::Conflict {
+                code: "platform_account",
+                message: "the platform account cannot be disabled".into(),
+            }));
+        }
         let done = self
             .accounts
             .execute(Some(id), Some(principal), &AccountCommand::Update(patch), None)

@@ -1,5 +1,6 @@
 //! The identity domain: accounts, users and apps (OAuth clients), kept in zoom-core's log and
-//! changed only through its runner, like meetings. It has no HTTP routes of its own yet.
+//! changed only through its runner, like meetings. It knows no HTTP: its REST routes
+//! (`/v1/accounts`, `/v1/users`, `/v1/apps`) are zoom-http's, over [`Directory`].
 //!
 //! Its events are zoom-core's `Event::External`: zoom-core stores them without knowing them,
 //! and each aggregate here decodes its own types strictly.

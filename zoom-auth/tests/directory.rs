@@ -104,7 +104,9 @@ async fn accounts_are_created_listed_and_isolated() {
     assert!(rest.next_cursor.is_none());
     let err = d.account(&admin_of("acme"), &name("globex")).await.unwrap_err();
     assert_eq!(code(&err), "not_found");
-    assert_eq!(d.account(&admin_of("acme"), &name("acme")).await.unwrap().name, "Acme");
+    let err = d.account(&admin_of("acme"), &name("acme")).await.unwrap_err();
+    assert_eq!(code(&err), "insufficient_scope");
+    assert_eq!(d.account(&platform(), &name("acme")).await.unwrap().name, "Acme");
     let err = d
         .accounts(&admin_of("acme"), &PageRequest::default())
         .await
@@ -465,4 +467,57 @@ fn default_password_hashes_verify() {
     assert!(!password::verify("correct horsf", &hash));
     assert!(!format!("{hash:?}").contains("argon2id"), "Debug hides the hash");
     assert!(password::hash("", PasswordParams::default(), &entropy).is_err());
+}
+
+/// An account made with its admin app: the app holds every scope but `platform`, its secret
+/// authenticates it, and a repeat of the id is `account_exists` with no second app. The
+/// platform account is never disabled.
+#[tokio::test]
+async fn an_account_comes_with_its_admin_app() {
+    let d = directory_on(Arc::new(MemoryStore::new()));
+    let err = d
+        .create_account_with_admin(&admin_of("default"), Some(&name("acme")), "Acme")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "insufficient_scope");
+    let (account, admin) = d
+        .create_account_with_admin(&platform(), Some(&name("acme")), "Acme")
+        .await
+        .unwrap();
+    assert_eq!(account.id.as_str(), "acme");
+    assert_eq!(admin.app.account_id.as_str(), "acme");
+    assert_eq!(admin.app.kind, AppKind::Server);
+    assert!(!admin.app.scopes.contains(&Scope::Platform));
+    assert_eq!(admin.app.scopes.len(), Scope::ALL.len() - 1);
+    let secret = admin.client_secret.unwrap();
+    let found = d.authenticate_app(&admin.app.client_id, &secret).await.unwrap();
+    assert_eq!(found.map(|a| a.client_id), Some(admin.app.client_id.clone()));
+    for again in ["Acme", "Other"] {
+        let err = d
+            .create_account_with_admin(&platform(), Some(&name("acme")), again)
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), "account_exists");
+    }
+    let apps = d.apps(&admin_of("acme"), &PageRequest::default()).await.unwrap();
+    assert_eq!(apps.items.len(), 1);
+
+    d.create_account(None, Some(&name("default")), "Platform", None)
+        .await
+        .unwrap();
+    let disable = AccountPatch {
+        name: None,
+        status: Some(AccountStatus::Disabled),
+    };
+    let err = d
+        .update_account(&platform(), &name("default"), disable.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "platform_account");
+    let err = d
+        .update_account(&admin_of("acme"), &name("acme"), disable.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "insufficient_scope");
+    d.update_account(&platform(), &name("acme"), disable).await.unwrap();
 }

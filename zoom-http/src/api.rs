@@ -62,6 +62,11 @@ pub struct ApiConfig {
     pub webhooks: zoom_webhooks::SelfServiceConfig,
     /// Rate limits and the daily quota ([`crate::limits`]). Default: none.
     pub limits: crate::limits::Limits,
+    /// The identity directory behind `/v1/accounts`, `/v1/users`, `/v1/apps` and
+    /// `/v1/marketplace/apps` (zoom-auth). `None` (the default): those routes stay in the
+    /// router and the document, and answer 404 `not_found` (this server keeps no directory; an
+    /// embedder's identity lives elsewhere).
+    pub directory: Option<zoom_auth::Directory>,
 }
 
 impl Default for ApiConfig {
@@ -83,6 +88,7 @@ impl Default for ApiConfig {
             commits: None,
             webhooks: zoom_webhooks::SelfServiceConfig::default(),
             limits: crate::limits::Limits::default(),
+            directory: None,
         }
     }
 }
@@ -99,4 +105,15 @@ pub(crate) struct Api {
     pub(crate) hub: crate::StreamHub,
     /// Stream tickets not yet used.
     pub(crate) tickets: Arc<crate::streams::tickets::Tickets>,
+}
+
+impl Api {
+    /// The identity directory, or 404 `not_found` when the router has none
+    /// ([`ApiConfig::directory`]).
+    pub(crate) fn directory(&self) -> Result<&zoom_auth::Directory, crate::problem::Problem> {
+        self.config
+            .directory
+            .as_ref()
+            .ok_or_else(|| crate::problem::Problem::not_found("this server keeps no identity directory"))
+    }
 }

@@ -16,7 +16,9 @@
 //! - `streams`: the live event streams, fed by one [`StreamHub`] per router.
 //! - `extract`: typed extractors for the caller, bodies, ids, queries and headers, each refusing
 //!   with a precise problem.
-//! - `routes`: one module per resource, handlers of a few lines each.
+//! - `routes`: one module per resource, handlers of a few lines each; the identity routes
+//!   (accounts, users, apps) call the [`zoom_auth::Directory`] of [`ApiConfig::directory`] and
+//!   answer 404 without one.
 //! - [`problem`]: RFC 9457 problem details, the one error type, and the engine-error mapping.
 //! - [`views`]: the request and response bodies with their OpenAPI schemas, one module per
 //!   resource.

@@ -64,6 +64,22 @@ use crate::routes;
         routes::webhooks::ping,
         routes::webhooks::validate,
         routes::webhooks::deliveries,
+        routes::accounts::create,
+        routes::accounts::list,
+        routes::accounts::get,
+        routes::accounts::patch,
+        routes::users::create,
+        routes::users::list,
+        routes::users::get,
+        routes::users::patch,
+        routes::users::deactivate,
+        routes::apps::create,
+        routes::apps::list,
+        routes::apps::marketplace,
+        routes::apps::get,
+        routes::apps::patch,
+        routes::apps::disable,
+        routes::apps::rotate_secret,
         routes::media::join,
         routes::media::leave,
         routes::media::complete,
@@ -228,7 +244,7 @@ fn finish(doc: &mut Value) {
 }
 
 /// The pattern of a user id or other name (`zoom_core::id::Name`).
-const NAME_PATTERN: &str = "^[A-Za-z0-9_.@:-]{1,128}$";
+pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9_.@:-]{1,128}$";
 
 /// The rules of every list's `page_size` and `cursor`, whichever route declares them.
 fn query_constraints(paths: &mut Map<String, Value>) {
@@ -405,6 +421,42 @@ fn body_constraints(schemas: &mut Map<String, Value>) {
         "url",
         json!({"type": "string", "format": "uri", "description": "A public `https` or `http` URL"}),
     );
+    identity_constraints(schemas, &topic, &nullable);
+}
+
+/// The rules of the identity bodies (zoom-auth's): names as meeting topics are, ids as names,
+/// emails, passwords, redirect URIs and scope names.
+fn identity_constraints(schemas: &mut Map<String, Value>, text: &Value, nullable: &dyn Fn(Value) -> Value) {
+    use zoom_auth::app::redirect::{MAX_REDIRECT_URI_BYTES, MAX_REDIRECT_URIS};
+    let id = json!({"type": "string", "pattern": NAME_PATTERN});
+    let email = json!({"type": "string", "minLength": 3, "maxLength": 254, "pattern": "^[!-?A-~]+@[!-?A-~]+$",
+        "description": "Visible ASCII, one `@` between a local part and a domain; compared in lower case"});
+    let password = json!({"type": "string", "minLength": 1, "maxLength": crate::routes::users::MAX_PASSWORD_CHARS,
+        "description": "1 to 256 characters"});
+    let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+    let scopes = json!({"type": "array", "items": {"type": "string", "enum": names}});
+    let uris = json!({"type": "array", "maxItems": MAX_REDIRECT_URIS, "uniqueItems": true, "items": {
+        "type": "string", "format": "uri", "maxLength": MAX_REDIRECT_URI_BYTES, "pattern": "^(https://|http://(127\\.0\\.0\\.1|\\[::1\\]|localhost)([:/?]|$))[^#]*$",
+        "description": "Absolute, no fragment, `https` (or `http` for 127.0.0.1, [::1] and localhost)"}});
+    property(schemas, "AccountInput", "name", text.clone());
+    property(schemas, "AccountInput", "id", nullable(id.clone()));
+    property(schemas, "AccountPatchInput", "name", nullable(text.clone()));
+    property(schemas, "UserInput", "email", email);
+    property(schemas, "UserInput", "display_name", text.clone());
+    property(schemas, "UserInput", "id", nullable(id));
+    property(schemas, "UserInput", "password", nullable(password.clone()));
+    property(schemas, "UserPatchInput", "display_name", nullable(text.clone()));
+    property(schemas, "UserPatchInput", "password", nullable(password));
+    property(schemas, "AppInput", "name", text.clone());
+    property(schemas, "AppInput", "scopes", scopes.clone());
+    property(schemas, "AppInput", "redirect_uris", uris.clone());
+    property(schemas, "AppPatchInput", "name", nullable(text.clone()));
+    let mut maybe_scopes = scopes;
+    maybe_scopes["type"] = json!(["array", "null"]);
+    property(schemas, "AppPatchInput", "scopes", maybe_scopes);
+    let mut maybe_uris = uris;
+    maybe_uris["type"] = json!(["array", "null"]);
+    property(schemas, "AppPatchInput", "redirect_uris", maybe_uris);
 }
 
 /// Adds the shared problem answers that apply to one operation, keeping its own.
@@ -430,7 +482,8 @@ fn shared_problems(template: &str, method: &str, op: &mut Value) {
         .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
     let applies = |status: &str| match status {
         "401" | "403" => secured,
-        "404" => template.contains('{'),
+        // The identity routes are 404 on a router without a directory (`ApiConfig::directory`).
+        "404" => template.contains('{') || IDENTITY_ROUTES.iter().any(|p| template.starts_with(p)),
         "413" | "415" => body,
         "422" => idempotent,
         "410" => method != "get" && template.starts_with("/v1/meetings/{id}"),
@@ -472,6 +525,9 @@ fn shared_problems(template: &str, method: &str, op: &mut Value) {
         }
     }
 }
+
+/// The prefixes of the routes served by `ApiConfig::directory`.
+const IDENTITY_ROUTES: [&str; 4] = ["/v1/accounts", "/v1/users", "/v1/apps", "/v1/marketplace/"];
 
 /// What each scope allows, for the security scheme.
 fn scope_description(scope: Scope) -> &'static str {

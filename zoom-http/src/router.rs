@@ -22,7 +22,7 @@ use zoom_core::Engine;
 use crate::api::{Api, ApiConfig};
 use crate::auth::Authenticator;
 use crate::problem::Problem;
-use crate::routes::{events, media, meetings, meta, participants, recordings, webhooks};
+use crate::routes::{accounts, apps, events, media, meetings, meta, participants, recordings, users, webhooks};
 
 /// The router of every route of docs/api.md except `POST /oauth/token`, with `/openapi.json`,
 /// `/.well-known/jwks.json` and `/healthz`, request ids, tracing spans, the body limit, and
@@ -109,6 +109,20 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/webhooks/{id}/:ping", post(webhooks::ping))
         .route("/v1/webhooks/{id}/:validate", post(webhooks::validate))
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/v1/accounts", post(accounts::create).get(accounts::list))
+        .route("/v1/accounts/{id}", get(accounts::get).patch(accounts::patch))
+        .route("/v1/users", post(users::create).get(users::list))
+        .route(
+            "/v1/users/{id}",
+            get(users::get).patch(users::patch).delete(users::deactivate),
+        )
+        .route("/v1/apps", post(apps::create).get(apps::list))
+        .route(
+            "/v1/apps/{client_id}",
+            get(apps::get).patch(apps::patch).delete(apps::disable),
+        )
+        .route("/v1/apps/{client_id}/:rotateSecret", post(apps::rotate_secret))
+        .route("/v1/marketplace/apps", get(apps::marketplace))
         .route("/v1/media/joins", post(media::join))
         .route("/v1/media/leaves", post(media::leave))
         .route("/v1/media/recordings/{rec_id}/:complete", post(media::complete))

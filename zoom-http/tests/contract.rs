@@ -120,7 +120,8 @@ fn operations() -> Vec<(Method, String, String)> {
             let path = template
                 .replace("{id}", "mtg_nothere")
                 .replace("{pid}", "par_nothere")
-                .replace("{rec_id}", "rec_nothere");
+                .replace("{rec_id}", "rec_nothere")
+                .replace("{client_id}", "app_nothere");
             let path = if template.starts_with("/v1/webhooks/") {
                 path.replace("mtg_nothere", "whk_nothere")
             } else {

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every (method, path) of docs/api.md, as written there.
-const ROUTES: [(&str, &str); 38] = [
+const ROUTES: [(&str, &str); 54] = [
     ("post", "/v1/meetings"),
     ("get", "/v1/meetings"),
     ("get", "/v1/meetings/{id}"),
@@ -46,6 +46,22 @@ const ROUTES: [(&str, &str); 38] = [
     ("post", "/v1/media/leaves"),
     ("post", "/v1/media/recordings/{rec_id}:complete"),
     ("post", "/v1/media/recordings/{rec_id}:fail"),
+    ("post", "/v1/accounts"),
+    ("get", "/v1/accounts"),
+    ("get", "/v1/accounts/{id}"),
+    ("patch", "/v1/accounts/{id}"),
+    ("post", "/v1/users"),
+    ("get", "/v1/users"),
+    ("get", "/v1/users/{id}"),
+    ("patch", "/v1/users/{id}"),
+    ("delete", "/v1/users/{id}"),
+    ("post", "/v1/apps"),
+    ("get", "/v1/apps"),
+    ("get", "/v1/marketplace/apps"),
+    ("get", "/v1/apps/{client_id}"),
+    ("patch", "/v1/apps/{client_id}"),
+    ("delete", "/v1/apps/{client_id}"),
+    ("post", "/v1/apps/{client_id}:rotateSecret"),
     ("get", "/openapi.json"),
     ("post", "/oauth/token"),
 ];

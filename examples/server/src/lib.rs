@@ -10,7 +10,8 @@
 //! - [`keys`]: the scheduled rotation of the join-token key.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
-//! Routes: everything of `zoom_http::router` plus `POST /oauth/token`.
+//! Routes: everything of `zoom_http::router` (the identity routes over [`Server::directory`]
+//! included) plus `POST /oauth/token`.
 //! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
 
 pub mod apps;
@@ -102,6 +103,10 @@ pub struct Server {
     pub engine: Arc<Engine>,
     /// The registered apps.
     pub apps: Apps,
+    /// Accounts, users and apps (zoom-auth), behind `/v1/accounts`, `/v1/users` and
+    /// `/v1/apps`, and asked by the token endpoint and the bearer-token check whether an
+    /// account or app is disabled.
+    pub directory: zoom_auth::Directory,
     /// The access-token issuer and verifier.
     pub tokens: Arc<AccessTokens>,
     /// What the bootstrap did.
@@ -259,7 +264,25 @@ impl Server {
                 .await
                 .map_err(key_error)?,
         );
-        let apps = Apps::new(store, clock.clone(), entropy.clone(), bootstrap.account_id.clone());
+        let apps = Apps::new(
+            store.clone(),
+            clock.clone(),
+            entropy.clone(),
+            bootstrap.account_id.clone(),
+        );
+        let directory = zoom_auth::Directory::new(
+            store,
+            clock.clone(),
+            entropy.clone(),
+            zoom_auth::DirectoryConfig::new(bootstrap.account_id.clone()),
+        )?;
+        // The platform account exists as an account, so it lists with the others; an existing
+        // one (renamed, say) is left as it is.
+        if directory.find_account(&bootstrap.account_id).await?.is_none() {
+            directory
+                .create_account(None, Some(&bootstrap.account_id), "Platform", None)
+                .await?;
+        }
         let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
         let tokens = Arc::new(AccessTokens::new(access_ring, public_url.clone(), clock, entropy));
         let webhooks = zoom_webhooks::WorkerConfig {
@@ -281,6 +304,7 @@ impl Server {
         Ok(Self {
             engine,
             apps,
+            directory,
             tokens,
             bootstrap: outcome,
             store_spec,
@@ -309,8 +333,12 @@ impl Server {
         if api.commits.is_none() {
             api.commits = Some(self.commits.clone());
         }
+        if api.directory.is_none() {
+            api.directory = Some(self.directory.clone());
+        }
         let oauth = OAuth {
             apps: self.apps.clone(),
+            directory: self.directory.clone(),
             issuer: self.tokens.clone(),
             throttle: self.throttle.clone(),
         };
@@ -320,7 +348,10 @@ impl Server {
         // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
         // every call, so accepted tokens are remembered briefly (refusals never are).
         let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(
-            BearerTokens(self.tokens.clone()),
+            BearerTokens {
+                tokens: self.tokens.clone(),
+                directory: self.directory.clone(),
+            },
             AUTH_CACHE_TTL,
             100_000,
         ));
@@ -334,16 +365,53 @@ impl Server {
 /// for at most this much longer.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The server's [`zoom_http::Authenticator`]: its own access tokens.
-struct BearerTokens(Arc<AccessTokens>);
+/// The server's [`zoom_http::Authenticator`]: its own access tokens, refused when their
+/// account or app is disabled. Those checks read the store, once per token per
+/// [`AUTH_CACHE_TTL`] (the cache in front remembers accepted tokens, and the identity routes
+/// make it forget those of what they disable).
+struct BearerTokens {
+    tokens: Arc<AccessTokens>,
+    directory: zoom_auth::Directory,
+}
 
 #[async_trait::async_trait]
 impl zoom_http::Authenticator for BearerTokens {
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal, zoom_http::AuthError> {
-        self.0.verify(bearer_token).map_err(|e| zoom_http::AuthError {
+        let refused = |detail: String| zoom_http::AuthError {
             code: "invalid_token",
-            detail: e.to_string(),
-        })
+            detail,
+        };
+        let principal = self.tokens.verify(bearer_token).map_err(|e| refused(e.to_string()))?;
+        let failed = |e: EngineError| {
+            tracing::error!(error = %e, "directory lookup failed");
+            refused("the token could not be checked; retry".into())
+        };
+        // An account unknown to the directory is one the server never made (an embedder's, or
+        // one older than the directory): its tokens stand on their signature.
+        if let Some(account) = self
+            .directory
+            .find_account(&principal.account_id)
+            .await
+            .map_err(failed)?
+            && account.status == zoom_auth::account::AccountStatus::Disabled
+        {
+            return Err(refused("the token's account is disabled".into()));
+        }
+        if principal.kind == zoom_core::principal::PrincipalKind::App {
+            let app = match self.directory.find_app(&principal.subject).await {
+                Ok(app) => app,
+                // A client id that names no app stream (too long for one) is no app of ours.
+                Err(EngineError::Domain(_)) => None,
+                Err(e) => return Err(failed(e)),
+            };
+            let active = app.is_some_and(|s| {
+                s.app().status == zoom_auth::app::AppStatus::Active && s.app().account_id == principal.account_id
+            });
+            if !active {
+                return Err(refused("the token's app is disabled or unknown".into()));
+            }
+        }
+        Ok(principal)
     }
 }
 

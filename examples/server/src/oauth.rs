@@ -26,6 +26,8 @@ use crate::tokens::{AccessError, TokenIssuer};
 pub struct OAuth {
     /// The registered apps.
     pub apps: Apps,
+    /// The accounts: a disabled account's apps get no token.
+    pub directory: zoom_auth::Directory,
     /// Issues the tokens.
     pub issuer: Arc<dyn TokenIssuer>,
     /// Counts failed client authentications.
@@ -195,6 +197,18 @@ async fn grant(
         .ok_or_else(unknown)?;
     if !app.secret_matches(&secret) {
         return Err(unknown());
+    }
+    let account = oauth.directory.find_account(&app.account_id).await.map_err(|e| {
+        tracing::error!(error = %e, "account lookup failed");
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the account registry failed",
+        )
+    })?;
+    if account.is_some_and(|a| a.status == zoom_auth::account::AccountStatus::Disabled) {
+        // Not counted as a failed authentication: the secret was right.
+        return Err(OAuthError::invalid_client("the client's account is disabled"));
     }
     let token = oauth.issuer.issue(&app, field("scope")).map_err(|e| match e {
         AccessError::InvalidScope(_) => OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()),

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use zoom_core::id::{AccountId, Name};
 use zoom_core::principal::Principal;
 
 use super::{AuthError, Authenticator};
@@ -73,6 +74,12 @@ impl<A: Authenticator> Authenticator for CachingAuthenticator<A> {
             entries.insert(bearer_token.to_owned(), (principal.clone(), now));
         }
         Ok(principal)
+    }
+
+    fn forget(&self, account: &AccountId, subject: Option<&Name>) {
+        self.lock()
+            .retain(|_, (p, _)| &p.account_id != account || subject.is_some_and(|s| s != &p.subject));
+        self.inner.forget(account, subject);
     }
 }
 
@@ -149,5 +156,26 @@ mod tests {
         });
         assert_eq!(calls(&none), 3);
         assert!(small.lock().len() <= 2);
+    }
+
+    #[test]
+    fn forgetting_drops_the_tokens_of_an_account_or_a_subject() {
+        let c = CachingAuthenticator::new(Counting(AtomicUsize::new(0)), Duration::from_secs(60), 10);
+        let ok = |n: &str| Name::parse(n).unwrap_or_else(|e| panic!("{e}"));
+        rt().block_on(async {
+            for t in ["ok1", "ok2", "ok3"] {
+                c.authenticate(t).await.unwrap_or_else(|e| panic!("{e}"));
+            }
+            // The tokens of `Counting` name their own account and subject.
+            c.forget(&ok("ok1"), Some(&ok("other")));
+            c.authenticate("ok1").await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(calls(&c), 3, "another subject's forgetting keeps ok1");
+            c.forget(&ok("ok1"), Some(&ok("ok1")));
+            c.forget(&ok("ok2"), None);
+            for t in ["ok1", "ok2", "ok3"] {
+                c.authenticate(t).await.unwrap_or_else(|e| panic!("{e}"));
+            }
+        });
+        assert_eq!(calls(&c), 5, "ok1 and ok2 were verified again, ok3 was not");
     }
 }

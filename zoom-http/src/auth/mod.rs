@@ -4,6 +4,7 @@
 mod cache;
 
 pub use cache::CachingAuthenticator;
+use zoom_core::id::{AccountId, Name};
 use zoom_core::principal::Principal;
 
 /// Turns bearer tokens into principals: the seam where an embedder plugs their identity provider
@@ -19,6 +20,15 @@ pub trait Authenticator: Send + Sync + 'static {
     /// # Errors
     /// [`AuthError`] when the token is unknown, expired, malformed or revoked.
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal, AuthError>;
+
+    /// Told that the credentials of an account (`subject: None`) or of one of its apps or users
+    /// (`Some`) stopped working: an account disabled, an app disabled or its secret rotated.
+    /// An authenticator that remembers accepted tokens drops theirs, so this process refuses
+    /// them at once; other processes refuse them when their memo expires. The default does
+    /// nothing (an authenticator that remembers nothing has nothing to drop).
+    fn forget(&self, account: &AccountId, subject: Option<&Name>) {
+        let _ = (account, subject);
+    }
 }
 
 /// A refused bearer token: answered 401 with `code` and `detail` and `WWW-Authenticate: Bearer`.

@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - this file: [`Caller`], [`Json`], [`JsonOrEmpty`], [`Empty`], [`IdempotencyKey`] and the
-//!   path ids ([`MeetingPath`], [`ParticipantPath`], [`RecordingPath`], [`WebhookPath`]).
+//!   path ids ([`MeetingPath`], [`ParticipantPath`], [`RecordingPath`], [`WebhookPath`],
+//!   [`AccountPath`], [`UserPath`], [`AppPath`]).
 //! - `body`: the strict JSON parse (no key twice, no array for an object).
 //! - `query`: [`Params`] and [`NoQuery`]: only the names a route declares.
 
@@ -19,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
-use zoom_core::id::{MeetingId, ParticipantId, RecordingId, WebhookId};
+use zoom_core::id::{MeetingId, Name, ParticipantId, RecordingId, WebhookId};
 use zoom_core::principal::Principal;
 
 #[cfg(test)]
@@ -319,6 +320,62 @@ one_id_path!(
 one_id_path!(
     /// The subscription of `{id}`; a malformed id is 404.
     WebhookPath, WebhookId, "id", webhook_id
+);
+
+/// A path parameter that is a name (`zoom_core::id::Name`: an account, user or client id): a
+/// string of 1 to 128 of `A-Z a-z 0-9 _ . @ : -`.
+fn name_param(name: &str, what: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(format!("The {what}'s id")))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(crate::openapi::NAME_PATTERN)),
+        ))
+        .build()
+}
+
+macro_rules! name_path {
+    ($(#[$doc:meta])* $name:ident, $param:literal, $what:literal) => {
+        $(#[$doc])*
+        pub(crate) struct $name(pub(crate) Name);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = Problem;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+                let raw = param(parts, state, $param).await?;
+                Name::parse(&raw).map($name).map_err(|_| {
+                    Problem::not_found(format!(
+                        concat!($what, " {} not found"),
+                        raw.chars().take(80).collect::<String>()
+                    ))
+                })
+            }
+        }
+
+        impl utoipa::IntoParams for $name {
+            fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+                vec![name_param($param, $what)]
+            }
+        }
+    };
+}
+
+name_path!(
+    /// The account of `{id}`; a malformed id is 404.
+    AccountPath, "id", "account"
+);
+name_path!(
+    /// The user of `{id}` (in the caller's account); a malformed id is 404.
+    UserPath, "id", "user"
+);
+name_path!(
+    /// The app of `{client_id}`; a malformed id is 404.
+    AppPath, "client_id", "app"
 );
 
 /// The meeting of `{id}` and its participant `{pid}`; a malformed id is 404.

@@ -9,7 +9,8 @@ pub enum Category {
     Light,
     /// Writes.
     Medium,
-    /// The costly writes: `joinToken` and `recordings:start` / `recordings:stop`.
+    /// The costly writes: `joinToken`, `recordings:start` / `recordings:stop`, and user
+    /// creations and changes, which may hash a password (Argon2id, slow on purpose).
     Heavy,
 }
 
@@ -29,6 +30,11 @@ impl Category {
                 // The same actions once the router has routed the colon as a segment.
                 || path.ends_with("/recordings/:start")
                 || path.ends_with("/recordings/:stop"))
+        {
+            return Category::Heavy;
+        }
+        if (*method == Method::POST && path == "/v1/users")
+            || (*method == Method::PATCH && path.starts_with("/v1/users/"))
         {
             return Category::Heavy;
         }
@@ -128,6 +134,10 @@ mod tests {
         assert_eq!(Category::of(&Method::PATCH, "/v1/meetings/m_1"), Category::Medium);
         assert_eq!(Category::of(&Method::DELETE, "/v1/meetings/m_1"), Category::Medium);
         assert_eq!(Category::of(&Method::POST, "/v1/meetings/m_1:end"), Category::Medium);
+        assert_eq!(Category::of(&Method::POST, "/v1/users"), Category::Heavy);
+        assert_eq!(Category::of(&Method::PATCH, "/v1/users/alice"), Category::Heavy);
+        assert_eq!(Category::of(&Method::DELETE, "/v1/users/alice"), Category::Medium);
+        assert_eq!(Category::of(&Method::POST, "/v1/accounts"), Category::Medium);
         assert_eq!(
             Category::of(&Method::POST, "/v1/meetings/m_1/joinToken"),
             Category::Heavy

@@ -35,4 +35,8 @@ impl Authenticator for Handoff {
         }
         self.0.authenticate(bearer_token).await
     }
+
+    fn forget(&self, account: &zoom_core::id::AccountId, subject: Option<&zoom_core::id::Name>) {
+        self.0.forget(account, subject);
+    }
 }

@@ -3,12 +3,15 @@
 //! extractors (`crate::extract`) parse the caller, the ids, the query and the body and refuse
 //! with the problem, so a handler only calls the engine and shapes the answer.
 
+pub(crate) mod accounts;
+pub(crate) mod apps;
 pub(crate) mod events;
 pub(crate) mod media;
 pub(crate) mod meetings;
 pub(crate) mod meta;
 pub(crate) mod participants;
 pub(crate) mod recordings;
+pub(crate) mod users;
 pub(crate) mod webhooks;
 
 use axum::Json;

@@ -5,18 +5,24 @@
 //! stored form and the API can evolve separately (a meeting's state holds its removed users and
 //! join-token ids; the API shows neither).
 
+mod accounts;
+mod apps;
 mod media;
 mod meetings;
 mod meta;
 mod participants;
 mod recordings;
+mod users;
 mod webhooks;
 
+pub use accounts::*;
+pub use apps::*;
 pub use media::*;
 pub use meetings::*;
 pub use meta::*;
 pub use participants::*;
 pub use recordings::*;
+pub use users::*;
 pub use webhooks::*;
 
 /// RFC 3339 instants written in one step: chrono's own `Serialize` formats through

@@ -18,6 +18,8 @@ use zoom_core::principal::{Principal, Scope};
 use zoom_core::testing::kit;
 use zoom_http::{ApiConfig, AuthError, Authenticator};
 
+pub mod identity;
+
 /// Bearer tokens mapped to principals: a real authenticator over a fixed table.
 pub struct TokenTable(pub HashMap<String, Principal>);
 
