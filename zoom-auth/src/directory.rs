@@ -249,7 +249,8 @@ impl Directory {
         let input = AppInput {
             client_id: None,
             account_id: Some(account.id.clone()),
-            name: format!("{} admin", account.name),
+            // The account's name may already take all 200 characters a name may have.
+            name: admin_app_name(&account.name),
             kind: AppKind::Server,
             redirect_uris: vec![],
             scopes: Scope::ALL.into_iter().filter(|s| *s != Scope::Platform).collect(),
@@ -728,5 +729,28 @@ impl Directory {
         done.state
             .map(|s| s.app)
             .ok_or_else(|| not_found("app", client_id.as_str()))
+    }
+}
+
+/// The name of an account's admin app: the account's name and ` admin`, the account's name
+/// shortened (by characters) so that the whole stays within the 200 characters of a name.
+fn admin_app_name(account: &str) -> String {
+    const SUFFIX: &str = " admin";
+    let room = 200 - SUFFIX.chars().count();
+    let base: String = account.chars().take(room).collect();
+    format!("{}{SUFFIX}", base.trim_end())
+}
+
+#[cfg(test)]
+mod admin_name_tests {
+    use super::admin_app_name;
+
+    #[test]
+    fn the_admin_app_name_fits_whatever_the_account_name() {
+        assert_eq!(admin_app_name("Acme"), "Acme admin");
+        let long = "é".repeat(200);
+        let name = admin_app_name(&long);
+        assert_eq!(name.chars().count(), 200);
+        assert!(name.ends_with(" admin"));
     }
 }

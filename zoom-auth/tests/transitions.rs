@@ -313,6 +313,9 @@ fn redirect_uris_follow_the_rules() {
         "/relative",
         "ftp://cal.example/cb",
         "http://127.0.0.2/cb",
+        "http://localhost?\u{fd}P\u{11}",
+        "https://a.example/c b",
+        "https://a.example/caf\u{e9}",
     ] {
         AggregateTest::of(apps(), name("app_x"), vec![])
             .as_principal(admin_app())
@@ -388,7 +391,8 @@ fn rotation_stops_the_old_secret() {
         });
 }
 
-/// Disabling is idempotent; another account's admin sees no app; an update changes fields.
+/// Disabling is idempotent; an app cannot disable itself; another account's admin sees no app;
+/// an update changes fields.
 #[test]
 fn apps_are_disabled_updated_and_isolated() {
     AggregateTest::of(apps(), name("app_cal"), vec![created_app()])
@@ -399,6 +403,10 @@ fn apps_are_disabled_updated_and_isolated() {
         .as_principal(Principal::app(name("globex"), name("app_9"), [Scope::Admin]))
         .when(AppCommand::Disable)
         .then_error("not_found");
+    AggregateTest::of(apps(), name("app_cal"), vec![created_app()])
+        .as_principal(Principal::app(name("acme"), name("app_cal"), [Scope::Admin]))
+        .when(AppCommand::Disable)
+        .then_error("cannot_disable_self");
     AggregateTest::of(apps(), name("app_cal"), vec![created_app()])
         .as_principal(admin_app())
         .when(AppCommand::Update(AppPatch {

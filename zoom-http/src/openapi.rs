@@ -436,8 +436,8 @@ fn identity_constraints(schemas: &mut Map<String, Value>, text: &Value, nullable
     let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     let scopes = json!({"type": "array", "items": {"type": "string", "enum": names}});
     let uris = json!({"type": "array", "maxItems": MAX_REDIRECT_URIS, "uniqueItems": true, "items": {
-        "type": "string", "format": "uri", "maxLength": MAX_REDIRECT_URI_BYTES, "pattern": "^(https://|http://(127\\.0\\.0\\.1|\\[::1\\]|localhost)([:/?]|$))[^#]*$",
-        "description": "Absolute, no fragment, `https` (or `http` for 127.0.0.1, [::1] and localhost)"}});
+        "type": "string", "format": "uri", "maxLength": MAX_REDIRECT_URI_BYTES, "pattern": "^(https://|http://(127\\.0\\.0\\.1|\\[::1\\]|localhost)([:/?]|$))[!-\"$-~]*$",
+        "description": "Absolute, visible ASCII, no fragment, `https` (or `http` for 127.0.0.1, [::1] and localhost)"}});
     property(schemas, "AccountInput", "name", text.clone());
     property(schemas, "AccountInput", "id", nullable(id.clone()));
     property(schemas, "AccountPatchInput", "name", nullable(text.clone()));

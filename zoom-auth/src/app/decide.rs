@@ -1,10 +1,10 @@
-//! The rules of an app (DESIGN section 11). The `admin` scope is the runner's check; here the
+//! The rules of an app. The `admin` scope is the runner's check; here the
 //! account, the kind, the redirect URIs, the scopes and the secret.
 
 use zoom_core::DomainError;
 use zoom_core::aggregate::Context;
 use zoom_core::id::{AccountId, Name};
-use zoom_core::principal::{Principal, Scope};
+use zoom_core::principal::{Principal, PrincipalKind, Scope};
 
 use super::command::{AppCommand, AppPatch, NewApp};
 use super::event::{AppCreated, AppDisabled, AppEvent, AppSecretRotated, AppUpdated};
@@ -16,7 +16,7 @@ use crate::ids::{display_text, invalid};
 ///
 /// # Errors
 /// `NotFound` for an app of another account or none, `Conflict` `app_exists`,
-/// `public_client` or `app_disabled`, `Invalid` `name`, `redirect_uris`, `scopes`, `public`.
+/// `public_client`, `app_disabled` or `cannot_disable_self`, `Invalid` `name`, `redirect_uris`, `scopes`, `public`.
 pub fn decide(
     state: Option<&AppState>,
     command: &AppCommand,
@@ -72,6 +72,18 @@ pub fn decide(
                 secret_sha256: secret,
                 at: ctx.now,
             })])
+        }
+        // The app a caller acts with cannot disable itself: its own token would stop with the
+        // answer (another admin app of the account, or the platform, may disable it).
+        (AppCommand::Disable, Some(_))
+            if ctx
+                .principal
+                .is_some_and(|p| p.kind == PrincipalKind::App && p.subject == *ctx.id) =>
+        {
+            Err(DomainError::Conflict {
+                code: "cannot_disable_self",
+                message: "an app cannot disable itself; disable it with another admin app".into(),
+            })
         }
         (AppCommand::Disable, Some(s)) => Ok(if s.app.status == AppStatus::Disabled {
             vec![]

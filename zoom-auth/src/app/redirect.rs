@@ -1,4 +1,4 @@
-//! Redirect URIs (DESIGN section 11): absolute, without a fragment, `https`, or `http` only for
+//! Redirect URIs: absolute, without a fragment, `https`, or `http` only for
 //! the loopback hosts `127.0.0.1`, `[::1]` and `localhost` (RFC 8252 native apps). A request's
 //! URI matches a registered one only when the two are the same text (no normalisation).
 
@@ -28,6 +28,11 @@ pub fn check(uri: &str) -> Result<(), DomainError> {
     }
     if uri.contains('#') {
         return bad("must not have a fragment");
+    }
+    // A URI is visible ASCII (RFC 3986); anything else is percent-encoded by the client, so a
+    // raw control character, space or non-ASCII character is refused, never encoded here.
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return bad("must be visible ASCII (percent-encode anything else)");
     }
     let Ok(url) = url::Url::parse(uri) else {
         return bad("is not an absolute URI");

@@ -1,4 +1,4 @@
-//! The rules of an account's users (DESIGN section 11): unique ids in the account, only an
+//! The rules of an account's users: unique ids in the account, only an
 //! owner (or an app holding `admin`) makes or unmakes an owner, and the last active owner is
 //! never demoted or deactivated. The `admin` scope itself is the runner's check.
 

@@ -1,4 +1,4 @@
-//! Accounts (DESIGN section 11): the platform's view of its tenants.
+//! Accounts: the platform's view of its tenants.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Apps (OAuth clients, DESIGN section 11): an account's own, and the marketplace's published
+//! Apps (OAuth clients): an account's own, and the marketplace's published
 //! ones. No answer but a creation's and a rotation's carries a secret.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Users of an account (DESIGN section 11). No answer carries a password or its hash.
+//! Users of an account. No answer carries a password or its hash.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
