@@ -122,6 +122,14 @@ async fn app_bodies_are_validated() {
         .send(&app)
         .await;
     assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "unknown_field"));
+    // A client id that could name no app (a name may hold `@`, a client id may not) is not found.
+    for id in ["13@0", "a%20b", &"x".repeat(121)] {
+        let a = post(format!("/v1/apps/{id}:rotateSecret"))
+            .token(&acme.token)
+            .send(&app)
+            .await;
+        assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "not_found"), "{id}");
+    }
 }
 
 /// Another account's app is 404 on every route, and lists show only the caller's own.

@@ -373,10 +373,46 @@ name_path!(
     /// The user of `{id}` (in the caller's account); a malformed id is 404.
     UserPath, "id", "user"
 );
-name_path!(
-    /// The app of `{client_id}`; a malformed id is 404.
-    AppPath, "client_id", "app"
-);
+/// The app of `{client_id}`; a malformed id is 404. A client id is narrower than a name: 1 to
+/// 120 of `A-Z a-z 0-9 _ . : -`, since it names the app's stream (`sys_app_{client_id}`).
+pub(crate) struct AppPath(pub(crate) Name);
+
+/// The pattern of a client id.
+pub(crate) const CLIENT_ID_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,120}$";
+
+impl<S: Send + Sync> FromRequestParts<S> for AppPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let raw = param(parts, state, "client_id").await?;
+        let fits = raw.len() <= 120 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+        match Name::parse(&raw) {
+            Ok(name) if fits => Ok(Self(name)),
+            _ => Err(Problem::not_found(format!(
+                "app {} not found",
+                raw.chars().take(80).collect::<String>()
+            ))),
+        }
+    }
+}
+
+impl utoipa::IntoParams for AppPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("client_id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The app's client id"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(CLIENT_ID_PATTERN)),
+                ))
+                .build(),
+        ]
+    }
+}
 
 /// The meeting of `{id}` and its participant `{pid}`; a malformed id is 404.
 pub(crate) struct ParticipantPath(pub(crate) MeetingId, pub(crate) ParticipantId);
