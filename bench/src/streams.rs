@@ -73,8 +73,8 @@ pub const BENCH: Benchmark = Benchmark {
     family: FAMILY,
     title: "Live event streams (WebSocket)",
     about: "zoom-server in this process (production wiring on the memory store, real access \
-tokens, the default stream settings: a poll of the log every 250 ms per stream, a token check \
-every second; rate limits off) on 127.0.0.1, its clients on a runtime of their own; each figure \
+tokens, the default stream settings: one reader of the log for every stream, woken by commits, \
+a token check every second; rate limits off) on 127.0.0.1, its clients on a runtime of their own; each figure \
 beside a plain tokio-tungstenite server driven by the same clients with the same bytes, and \
 beside the budget of issue 12:
 
