@@ -125,15 +125,7 @@ fn run(mode: Mode) -> Vec<Figure> {
     };
     let (idle, clients) = (fit(wanted_idle), fit(wanted_clients));
 
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let client_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let (server_rt, client_rt) = runtimes();
     let zoom = server_rt.block_on(start_zoom());
     let http = reqwest::Client::new();
     let (token, principal) = client_rt.block_on(access_token(&http, &zoom));
@@ -213,6 +205,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 // ---- zoom-server ----
+
+/// The server's runtime (two workers) and the clients' own (one thread).
+fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let clients = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    (server, clients)
+}
 
 /// zoom-server on 127.0.0.1, with the engine behind it.
 struct Zoom {
@@ -520,15 +526,7 @@ pub fn child_if_asked() {
     };
     let mode = if mode == Some("quick") { Mode::Quick } else { Mode::Full };
     raise_fd_limit();
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let client_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let (server_rt, client_rt) = runtimes();
     let measured = if side == "zoom" {
         let zoom = server_rt.block_on(start_zoom());
         let http = reqwest::Client::new();
