@@ -385,9 +385,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AppPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let raw = param(parts, state, "client_id").await?;
-        let fits = raw.len() <= 120 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+        // The app's stream decides which names are client ids.
+        let names_a_stream = |name: &Name| zoom_core::event::StreamId::new(zoom_auth::app::app_stream(name)).is_ok();
         match Name::parse(&raw) {
-            Ok(name) if fits => Ok(Self(name)),
+            Ok(name) if names_a_stream(&name) => Ok(Self(name)),
             _ => Err(Problem::not_found(format!(
                 "app {} not found",
                 raw.chars().take(80).collect::<String>()
