@@ -26,7 +26,6 @@ pub mod tokens;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::post;
 use zoom_core::clock::{Clock, Entropy, SystemClock, SystemEntropy};
 use zoom_core::engine::{
     Engine, EngineConfig, EngineError, OPEN_SEALED_KEY, load_or_create_sealed_ring, plaintext_keys,
@@ -342,9 +341,7 @@ impl Server {
             issuer: self.tokens.clone(),
             throttle: self.throttle.clone(),
         };
-        let token_route = Router::new()
-            .route("/oauth/token", post(oauth::token))
-            .with_state(oauth);
+        let token_route = oauth::routes(oauth);
         // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
         // every call, so accepted tokens are remembered briefly (refusals never are).
         let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(

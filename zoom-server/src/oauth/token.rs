@@ -8,97 +8,16 @@
 //! ([`crate::throttle`]): a refused attempt is 429 `temporarily_unavailable` (RFC 6749's code for
 //! a server that cannot handle the request for now) with `Retry-After`, in the same JSON shape.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use serde_json::json;
 
-use crate::apps::{Apps, parse_client_id};
-use crate::throttle::FailureThrottle;
-use crate::tokens::{AccessError, TokenIssuer};
-
-/// What the token endpoint needs.
-#[derive(Clone)]
-pub struct OAuth {
-    /// The registered apps.
-    pub apps: Apps,
-    /// The accounts: a disabled account's apps get no token.
-    pub directory: zoom_auth::Directory,
-    /// Issues the tokens.
-    pub issuer: Arc<dyn TokenIssuer>,
-    /// Counts failed client authentications.
-    pub throttle: Arc<FailureThrottle>,
-}
-
-impl std::fmt::Debug for OAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuth").finish_non_exhaustive()
-    }
-}
-
-/// An RFC 6749 error response.
-#[derive(Debug)]
-pub struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    description: String,
-    retry_after: Option<u64>,
-}
-
-impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            description: description.into(),
-            retry_after: None,
-        }
-    }
-    fn throttled(wait: std::time::Duration) -> Self {
-        let secs = wait.as_secs().max(1);
-        Self {
-            retry_after: Some(secs),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "temporarily_unavailable",
-                format!("too many failed client authentications; retry in {secs} s"),
-            )
-        }
-    }
-    fn invalid_client(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
-    }
-    fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-            Json(json!({ "error": self.error, "error_description": self.description })),
-        )
-            .into_response();
-        if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"zoom\""),
-            );
-        }
-        response
-    }
-}
+use super::client::basic_credentials;
+use super::{OAuth, OAuthError};
+use crate::apps::parse_client_id;
+use crate::tokens::AccessError;
 
 /// The handler of `POST /oauth/token`.
 ///
@@ -228,29 +147,4 @@ async fn grant(
         })),
     )
         .into_response())
-}
-
-/// The client id and secret of an `Authorization: Basic` header, form-decoded as RFC 6749
-/// section 2.3.1 asks.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let bad = || OAuthError::invalid_client("the Basic credentials do not parse");
-    let value = value.to_str().map_err(|_| bad())?;
-    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
-        return Err(bad());
-    };
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(decoded).map_err(|_| bad())?;
-    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((decode(id), decode(secret))))
 }
