@@ -118,14 +118,7 @@ impl AccessTokens {
     /// [`AccessError::InvalidToken`] for a bad signature, an expired token, another issuer or
     /// audience, or claims that do not parse.
     pub fn verify(&self, token: &str) -> Result<Principal, AccessError> {
-        let now = self.clock.now().timestamp();
-        let options = VerifyOptions::new(&self.issuer, ACCESS_AUDIENCE, now);
-        let claims: AccessClaims = self
-            .ring
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .verify(token, &options)
-            .map_err(|e: TokenError| AccessError::InvalidToken(e.to_string()))?;
+        let claims: AccessClaims = self.verify_claims(token, ACCESS_AUDIENCE)?;
         let bad = |what: &str| AccessError::InvalidToken(format!("the token's {what} is not valid"));
         let account = AccountId::parse(&claims.acct).map_err(|_| bad("account"))?;
         let subject = Name::parse(&claims.sub).map_err(|_| bad("subject"))?;
@@ -136,6 +129,47 @@ impl AccessTokens {
             kind: claims.kind,
             scopes,
         })
+    }
+}
+
+impl AccessTokens {
+    /// Signs any claims with the access-token key ring (for short-lived server artefacts such as
+    /// the login session cookie, told apart from access tokens by their own `aud`). The ring is
+    /// in the store, so every instance verifies what another signed.
+    ///
+    /// # Errors
+    /// [`AccessError::Signing`].
+    pub fn sign_claims<T: Serialize>(&self, claims: &T) -> Result<String, AccessError> {
+        self.ring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .sign(claims)
+            .map_err(|e| AccessError::Signing(e.to_string()))
+    }
+
+    /// Verifies claims signed by [`AccessTokens::sign_claims`] for `audience`, issued by this
+    /// server and not expired.
+    ///
+    /// # Errors
+    /// [`AccessError::InvalidToken`].
+    pub fn verify_claims<T: serde::de::DeserializeOwned>(&self, token: &str, audience: &str) -> Result<T, AccessError> {
+        let now = self.clock.now().timestamp();
+        let options = VerifyOptions::new(&self.issuer, audience, now);
+        self.ring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .verify(token, &options)
+            .map_err(|e: TokenError| AccessError::InvalidToken(e.to_string()))
+    }
+
+    /// The issuer (the public URL).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The clock tokens are dated by.
+    pub fn now(&self) -> i64 {
+        self.clock.now().timestamp()
     }
 }
 
@@ -169,12 +203,7 @@ impl TokenIssuer for AccessTokens {
                 .as_str()
                 .replacen("evt_", "atk_", 1),
         };
-        let token = self
-            .ring
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .sign(&claims)
-            .map_err(|e| AccessError::Signing(e.to_string()))?;
+        let token = self.sign_claims(&claims)?;
         Ok(AccessToken {
             token,
             expires_in: ACCESS_TOKEN_TTL_SECS,
