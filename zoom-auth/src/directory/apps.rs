@@ -8,6 +8,7 @@ use zoom_core::store::IndexQuery;
 
 use super::{Directory, not_found, require_any};
 use crate::app::{App, AppCommand, AppKind, AppPatch, AppState, AppStatus, NewApp};
+use crate::grant::RevokeReason;
 use crate::ids;
 use crate::secret::{SecretHash, new_secret};
 
@@ -213,8 +214,18 @@ impl Directory {
             .apps
             .execute(Some(client_id), Some(principal), command, None)
             .await?;
-        done.state
+        let app = done
+            .state
             .map(|s| s.app)
-            .ok_or_else(|| not_found("app", client_id.as_str()))
+            .ok_or_else(|| not_found("app", client_id.as_str()))?;
+        // A disabled app's grants are revoked, in every account (a repeat finds none left).
+        if app.status == AppStatus::Disabled {
+            let query = IndexQuery {
+                state: Some(client_id.as_str().to_owned()),
+                ..IndexQuery::default()
+            };
+            self.revoke_grants(query, RevokeReason::AppDisabled).await?;
+        }
+        Ok(app)
     }
 }

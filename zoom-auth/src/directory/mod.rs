@@ -1,4 +1,4 @@
-//! [`Directory`]: the identity service. It runs the commands of accounts, users and apps through
+//! [`Directory`]: the identity service. It runs the commands of accounts, users, apps and grants through
 //! zoom-core's runner and answers their queries, as the engine does for meetings. Password
 //! hashing and secret generation happen here, outside the pure decisions; only their hashes
 //! reach a command.
@@ -7,12 +7,15 @@
 //! - `accounts`: accounts, and an account with its admin app.
 //! - `users`: users and the server-wide email claim.
 //! - `apps`: apps (OAuth clients) and client authentication.
+//! - `grants`: OAuth 2 authorizations: consent, codes, refresh tokens, revocation, lists.
 
 mod accounts;
 mod apps;
+mod grants;
 mod users;
 
 pub use apps::{AppInput, AppWithSecret};
+pub use grants::{AuthorizeRequest, GrantError, IssuedCode, UserTokens};
 pub use users::{UserChanges, UserInput};
 
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use zoom_core::store::Store;
 
 use crate::account::Accounts;
 use crate::app::Apps;
+use crate::grant::Grants;
+use crate::grant::key::GrantKeys;
 use crate::ids;
 use crate::password::{self, PasswordHash, PasswordParams};
 use crate::user::Users;
@@ -60,7 +65,10 @@ pub struct Directory {
     users: Arc<Runner<Users>>,
     emails: Arc<Runner<EmailClaims>>,
     apps: Arc<Runner<Apps>>,
+    grants: Arc<Runner<Grants>>,
+    grant_keys: Arc<Runner<GrantKeys>>,
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     config: DirectoryConfig,
     /// A hash that no password matches, verified for an unknown email so that a login takes
@@ -135,11 +143,26 @@ impl Directory {
                     platform_account: config.platform_account.clone(),
                 },
                 store.clone(),
-                clock,
+                clock.clone(),
+                entropy.clone(),
+                runner(&config),
+            )),
+            grants: Arc::new(Runner::new(
+                Grants,
+                store.clone(),
+                clock.clone(),
+                entropy.clone(),
+                runner(&config),
+            )),
+            grant_keys: Arc::new(Runner::new(
+                GrantKeys,
+                store.clone(),
+                clock.clone(),
                 entropy.clone(),
                 runner(&config),
             )),
             store,
+            clock,
             entropy,
             config,
             decoy,

@@ -5,7 +5,10 @@ use zoom_core::engine::{EngineError, Page, PageRequest, page_of};
 use zoom_core::id::{AccountId, UserId};
 use zoom_core::principal::{Principal, Scope};
 
+use zoom_core::store::IndexQuery;
+
 use super::{Directory, not_found, password_error, require_any};
+use crate::grant::RevokeReason;
 use crate::ids;
 use crate::password::{self, PasswordHash};
 use crate::user::email::{EmailCommand, normalize};
@@ -224,10 +227,21 @@ impl Directory {
         command: &UserCommand,
     ) -> Result<User, EngineError> {
         let done = self.users.execute(Some(account), principal, command, None).await?;
-        done.state
+        let user = done
+            .state
             .get(id)
             .cloned()
-            .ok_or_else(|| not_found("user", id.as_str()))
+            .ok_or_else(|| not_found("user", id.as_str()))?;
+        // A deactivated user's grants are revoked (a repeat finds none left to revoke).
+        if user.status == UserStatus::Deactivated {
+            let query = IndexQuery {
+                account_id: Some(account.clone()),
+                owner: Some(id.as_str().to_owned()),
+                ..IndexQuery::default()
+            };
+            self.revoke_grants(query, RevokeReason::UserDeactivated).await?;
+        }
+        Ok(user)
     }
 
     /// The user an email names, with their password hash, for a login. `None` when no user
