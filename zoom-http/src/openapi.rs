@@ -71,6 +71,7 @@ use crate::routes;
         routes::users::create,
         routes::users::list,
         routes::users::get,
+        routes::users::me,
         routes::users::patch,
         routes::users::deactivate,
         routes::apps::create,
@@ -80,6 +81,8 @@ use crate::routes;
         routes::apps::patch,
         routes::apps::disable,
         routes::apps::rotate_secret,
+        routes::authorizations::list,
+        routes::authorizations::revoke,
         routes::media::join,
         routes::media::leave,
         routes::media::complete,
@@ -232,6 +235,9 @@ fn finish(doc: &mut Value) {
         links(paths);
         query_constraints(paths);
         paths.insert("/oauth/token".to_owned(), token_endpoint());
+        let (revoke, introspect) = revoke_and_introspect();
+        paths.insert("/oauth/revoke".to_owned(), revoke);
+        paths.insert("/oauth/introspect".to_owned(), introspect);
     }
     if let Some(schemas) = root
         .get_mut("components")
@@ -695,49 +701,116 @@ fn find_response<'a>(
         .as_object_mut()
 }
 
-/// `POST /oauth/token`, as zoom-server serves it (RFC 6749, client credentials).
-fn token_endpoint() -> Value {
-    let error = json!({
+/// The RFC 6749 error body of the `/oauth/*` endpoints.
+fn oauth_error() -> Value {
+    json!({
         "type": "object",
         "required": ["error"],
         "properties": {
-            "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"]},
+            "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "temporarily_unavailable"]},
             "error_description": {"type": "string"},
         },
-    });
+    })
+}
+
+/// A form-encoded, client-authenticated `/oauth/*` operation: its request properties (client
+/// authentication added), its 200 answer, and the errors every such endpoint shares.
+fn oauth_operation(operation: &str, summary: &str, required: &[&str], properties: Value, ok: Value) -> Value {
+    let error = oauth_error();
+    let mut properties = properties;
+    properties["client_id"] =
+        json!({"type": "string", "description": "Unless sent with HTTP Basic; alone for a public client"});
+    properties["client_secret"] = json!({"type": "string", "description": "Unless sent with HTTP Basic"});
     json!({"post": {
-        "operationId": "oauth.token",
+        "operationId": operation,
         "tags": ["oauth"],
-        "summary": "Grants an access token (OAuth 2 client credentials, RFC 6749 section 4.4); served by zoom-server",
+        "summary": summary,
         "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
             "type": "object",
-            "required": ["grant_type"],
-            "properties": {
-                "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                "client_id": {"type": "string", "description": "Unless sent with HTTP Basic"},
-                "client_secret": {"type": "string", "description": "Unless sent with HTTP Basic"},
-                "scope": {"type": "string", "description": "Space-separated scopes; default: all the client holds"},
-            },
+            "required": required,
+            "properties": properties,
         }}}},
         "responses": {
-            "200": {"description": "A bearer token", "content": {"application/json": {"schema": {
-                "type": "object",
-                "required": ["access_token", "token_type", "expires_in", "scope"],
-                "properties": {
-                    "access_token": {"type": "string"},
-                    "token_type": {"type": "string", "enum": ["bearer"]},
-                    "expires_in": {"type": "integer", "minimum": 1},
-                    "scope": {"type": "string"},
-                },
-            }}}},
-            "400": {"description": "A malformed request, an unsupported grant or an invalid scope", "content": {"application/json": {"schema": error.clone()}}},
-            "401": {"description": "Unknown client or wrong secret", "content": {"application/json": {"schema": error}}},
+            "200": ok,
+            "400": {"description": "A malformed request, an unsupported grant, an invalid grant or scope", "content": {"application/json": {"schema": error.clone()}}},
+            "401": {"description": "Unknown client or wrong secret", "content": {"application/json": {"schema": error.clone()}}},
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
             "414": {"$ref": "#/components/responses/UriTooLong"},
             "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+            "429": {"description": "Too many failed client authentications", "content": {"application/json": {"schema": error.clone()}}},
             "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+            "503": {"description": "The store is unavailable; retry", "content": {"application/json": {"schema": error}}},
         },
     }})
+}
+
+/// `POST /oauth/token`, as zoom-server serves it (RFC 6749: client credentials, authorization
+/// code with PKCE, refresh).
+fn token_endpoint() -> Value {
+    oauth_operation(
+        "oauth.token",
+        "Grants an access token (OAuth 2, RFC 6749; docs/auth.md); served by zoom-server",
+        &["grant_type"],
+        json!({
+            "grant_type": {"type": "string", "enum": ["client_credentials", "account_credentials", "authorization_code", "refresh_token"]},
+            "scope": {"type": "string", "description": "Space-separated scopes; default: all the client holds (or the grant's)"},
+            "account_id": {"type": "string", "description": "account_credentials: the client's own account"},
+            "code": {"type": "string", "description": "authorization_code: the code"},
+            "redirect_uri": {"type": "string", "description": "authorization_code: as in the authorization request"},
+            "code_verifier": {"type": "string", "description": "authorization_code: the PKCE verifier"},
+            "refresh_token": {"type": "string", "description": "refresh_token: the current refresh token"},
+        }),
+        json!({"description": "A bearer token", "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["access_token", "token_type", "expires_in", "scope"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["bearer"]},
+                "expires_in": {"type": "integer", "minimum": 1},
+                "scope": {"type": "string"},
+                "refresh_token": {"type": "string", "description": "User tokens: the next refresh token"},
+            },
+        }}}}),
+    )
+}
+
+/// `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662), as zoom-server
+/// serves them.
+fn revoke_and_introspect() -> (Value, Value) {
+    let token = json!({
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    });
+    let revoke = oauth_operation(
+        "oauth.revoke",
+        "Revokes a token (RFC 7009; docs/auth.md); served by zoom-server",
+        &["token"],
+        token.clone(),
+        json!({"description": "Done, whatever the token was"}),
+    );
+    let introspect = oauth_operation(
+        "oauth.introspect",
+        "Whether a token is active (RFC 7662; docs/auth.md); served by zoom-server",
+        &["token"],
+        token,
+        json!({"description": "The token's state", "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["active"],
+            "properties": {
+                "active": {"type": "boolean"},
+                "scope": {"type": "string"},
+                "client_id": {"type": "string"},
+                "sub": {"type": "string"},
+                "exp": {"type": "integer"},
+                "iat": {"type": "integer"},
+                "token_type": {"type": "string"},
+                "acct": {"type": "string"},
+                "iss": {"type": "string"},
+                "aud": {"type": "string"},
+            },
+        }}}}),
+    );
+    (revoke, introspect)
 }
 
 /// The 3.1 `webhooks` section: one entry per catalogue name (and `webhook.ping`, sent by

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -22,7 +22,9 @@ use zoom_core::Engine;
 use crate::api::{Api, ApiConfig};
 use crate::auth::Authenticator;
 use crate::problem::Problem;
-use crate::routes::{accounts, apps, events, media, meetings, meta, participants, recordings, users, webhooks};
+use crate::routes::{
+    accounts, apps, authorizations, events, media, meetings, meta, participants, recordings, users, webhooks,
+};
 
 /// The router of every route of docs/api.md except `POST /oauth/token`, with `/openapi.json`,
 /// `/.well-known/jwks.json` and `/healthz`, request ids, tracing spans, the body limit, and
@@ -112,6 +114,7 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
         .route("/v1/accounts/{id}", get(accounts::get).patch(accounts::patch))
         .route("/v1/users", post(users::create).get(users::list))
+        .route("/v1/users/me", get(users::me))
         .route(
             "/v1/users/{id}",
             get(users::get).patch(users::patch).delete(users::deactivate),
@@ -123,6 +126,8 @@ pub fn router_with(engine: Arc<Engine>, auth: Arc<dyn Authenticator>, config: Ap
         )
         .route("/v1/apps/{client_id}/:rotateSecret", post(apps::rotate_secret))
         .route("/v1/marketplace/apps", get(apps::marketplace))
+        .route("/v1/authorizations", get(authorizations::list))
+        .route("/v1/authorizations/{id}", delete(authorizations::revoke))
         .route("/v1/media/joins", post(media::join))
         .route("/v1/media/leaves", post(media::leave))
         .route("/v1/media/recordings/{rec_id}/:complete", post(media::complete))

@@ -15,6 +15,7 @@
 //! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
 
 pub mod apps;
+pub mod bearer;
 pub mod config;
 pub mod delivery;
 pub mod keys;
@@ -31,11 +32,12 @@ use zoom_core::engine::{
     Engine, EngineConfig, EngineError, OPEN_SEALED_KEY, load_or_create_sealed_ring, plaintext_keys,
     stored_sealed_file_url_signer,
 };
-use zoom_core::principal::{Principal, Scope};
+use zoom_core::principal::Scope;
 use zoom_core::store::Store;
 use zoom_core::system::{ACCESS_KEYS_STREAM, FILE_KEYS_STREAM, JOIN_KEYS_STREAM};
 
 use crate::apps::Apps;
+use crate::bearer::BearerTokens;
 use crate::config::{Args, Bootstrap, ConfigError, StoreSpec};
 use crate::oauth::OAuth;
 use crate::tokens::AccessTokens;
@@ -335,23 +337,18 @@ impl Server {
         if api.directory.is_none() {
             api.directory = Some(self.directory.clone());
         }
+        let bearer = Arc::new(BearerTokens::new(self.tokens.clone(), self.directory.clone()));
         let oauth = OAuth {
-            apps: self.apps.clone(),
             directory: self.directory.clone(),
+            bearer: bearer.clone(),
             issuer: self.tokens.clone(),
             throttle: self.throttle.clone(),
         };
         let token_route = oauth::routes(oauth);
         // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
         // every call, so accepted tokens are remembered briefly (refusals never are).
-        let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(
-            BearerTokens {
-                tokens: self.tokens.clone(),
-                directory: self.directory.clone(),
-            },
-            AUTH_CACHE_TTL,
-            100_000,
-        ));
+        let auth: Arc<dyn zoom_http::Authenticator> =
+            Arc::new(zoom_http::CachingAuthenticator::new(bearer, AUTH_CACHE_TTL, 100_000));
         // Merged inside zoom-http's layers, so token answers carry `x-request-id` and a wrong
         // method on `/oauth/token` is a problem with `Allow` like on every other route.
         zoom_http::router_with(self.engine.clone(), auth, api, token_route)
@@ -361,56 +358,6 @@ impl Server {
 /// How long an accepted access token is remembered: a token that expires meanwhile is accepted
 /// for at most this much longer.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The server's [`zoom_http::Authenticator`]: its own access tokens, refused when their
-/// account or app is disabled. Those checks read the store, once per token per
-/// [`AUTH_CACHE_TTL`] (the cache in front remembers accepted tokens, and the identity routes
-/// make it forget those of what they disable).
-struct BearerTokens {
-    tokens: Arc<AccessTokens>,
-    directory: zoom_auth::Directory,
-}
-
-#[async_trait::async_trait]
-impl zoom_http::Authenticator for BearerTokens {
-    async fn authenticate(&self, bearer_token: &str) -> Result<Principal, zoom_http::AuthError> {
-        let refused = |detail: String| zoom_http::AuthError {
-            code: "invalid_token",
-            detail,
-        };
-        let principal = self.tokens.verify(bearer_token).map_err(|e| refused(e.to_string()))?;
-        let failed = |e: EngineError| {
-            tracing::error!(error = %e, "directory lookup failed");
-            refused("the token could not be checked; retry".into())
-        };
-        // An account unknown to the directory is one the server never made (an embedder's, or
-        // one older than the directory): its tokens stand on their signature.
-        if let Some(account) = self
-            .directory
-            .find_account(&principal.account_id)
-            .await
-            .map_err(failed)?
-            && account.status == zoom_auth::account::AccountStatus::Disabled
-        {
-            return Err(refused("the token's account is disabled".into()));
-        }
-        if principal.kind == zoom_core::principal::PrincipalKind::App {
-            let app = match self.directory.find_app(&principal.subject).await {
-                Ok(app) => app,
-                // A client id that names no app stream (too long for one) is no app of ours.
-                Err(EngineError::Domain(_)) => None,
-                Err(e) => return Err(failed(e)),
-            };
-            let active = app.is_some_and(|s| {
-                s.app().status == zoom_auth::app::AppStatus::Active && s.app().account_id == principal.account_id
-            });
-            if !active {
-                return Err(refused("the token's app is disabled or unknown".into()));
-            }
-        }
-        Ok(principal)
-    }
-}
 
 async fn run_bootstrap(apps: &Apps, bootstrap: &Bootstrap, empty: bool) -> Result<BootstrapOutcome, StartError> {
     let all: Vec<Scope> = Scope::ALL.to_vec();

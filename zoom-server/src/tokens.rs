@@ -1,6 +1,6 @@
 //! Access tokens: EdDSA JWTs with a `kid`, signed by a key ring kept in the log
-//! (`sys_keys_access`), so tokens survive a restart. [`TokenIssuer`] is the seam where other
-//! OAuth flows (authorization code, user tokens) slot in later.
+//! (`sys_keys_access`), so tokens survive a restart. [`TokenIssuer`] is the seam: app tokens
+//! (client credentials) and user tokens (of an authorization, the `grt` claim).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
@@ -11,7 +11,7 @@ use zoom_core::id::{AccountId, EventId, Name};
 use zoom_core::principal::{Principal, PrincipalKind, Scope};
 use zoom_core::token::{KeyRing, TokenError, VerifyOptions};
 
-use crate::apps::App;
+use zoom_auth::app::App;
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
@@ -28,6 +28,14 @@ pub struct AccessClaims {
     pub aud: String,
     /// The app's client id (or, for user tokens, the user id).
     pub sub: String,
+    /// The app the token was issued to (for app tokens, `sub` too). Tokens issued before this
+    /// claim existed lack it; they are app tokens, and `sub` names the app.
+    #[serde(default)]
+    pub client_id: String,
+    /// For user tokens, the authorization (grant) they were issued under: revoking it refuses
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grt: Option<String>,
     /// The account it acts for.
     pub acct: String,
     /// `app` or `user`.
@@ -78,6 +86,42 @@ pub trait TokenIssuer: Send + Sync + 'static {
     /// # Errors
     /// [`AccessError::InvalidScope`] when a requested scope is not the app's.
     fn issue(&self, app: &App, requested: Option<&str>) -> Result<AccessToken, AccessError>;
+
+    /// Issues a user token: `user` of `account`, through the app `client_id`, under the
+    /// authorization `grant`, holding `scopes`.
+    ///
+    /// # Errors
+    /// [`AccessError::Signing`].
+    fn issue_for_user(&self, user: &UserGrant<'_>) -> Result<AccessToken, AccessError>;
+}
+
+/// What a user token is issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct UserGrant<'a> {
+    /// The user's account (which the token acts in).
+    pub account_id: &'a AccountId,
+    /// The user.
+    pub user_id: &'a Name,
+    /// The app acting for them.
+    pub client_id: &'a Name,
+    /// The authorization.
+    pub grant_id: &'a Name,
+    /// What the token may do.
+    pub scopes: &'a [Scope],
+}
+
+/// A verified access token: its claims and the principal they name, before the account, app
+/// and grant are checked (the bearer-token check and introspection do that).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The claims.
+    pub claims: AccessClaims,
+    /// Who the token names.
+    pub principal: Principal,
+    /// The app it was issued to.
+    pub client_id: Name,
+    /// The authorization of a user token.
+    pub grant: Option<Name>,
 }
 
 /// EdDSA access tokens signed by a key ring from the log.
@@ -118,17 +162,40 @@ impl AccessTokens {
     /// [`AccessError::InvalidToken`] for a bad signature, an expired token, another issuer or
     /// audience, or claims that do not parse.
     pub fn verify(&self, token: &str) -> Result<Principal, AccessError> {
+        self.verify_access(token).map(|v| v.principal)
+    }
+
+    /// Verifies a bearer token and returns its claims and principal.
+    ///
+    /// # Errors
+    /// As [`AccessTokens::verify`]; also a user token without a grant.
+    pub fn verify_access(&self, token: &str) -> Result<Verified, AccessError> {
         let claims: AccessClaims = self.verify_claims(token, ACCESS_AUDIENCE)?;
         let bad = |what: &str| AccessError::InvalidToken(format!("the token's {what} is not valid"));
         let account = AccountId::parse(&claims.acct).map_err(|_| bad("account"))?;
         let subject = Name::parse(&claims.sub).map_err(|_| bad("subject"))?;
         let scopes = parse_scopes(&claims.scope).map_err(|_| bad("scope"))?;
-        Ok(Principal {
+        let client_id = match (claims.kind, claims.client_id.as_str()) {
+            (PrincipalKind::App, "") => subject.clone(),
+            (_, id) => Name::parse(id).map_err(|_| bad("client_id"))?,
+        };
+        let grant = match (claims.kind, &claims.grt) {
+            (PrincipalKind::User, Some(g)) => Some(Name::parse(g).map_err(|_| bad("grant"))?),
+            (PrincipalKind::User, None) => return Err(bad("grant")),
+            (PrincipalKind::App, _) => None,
+        };
+        let principal = Principal {
             account_id: account,
             subject,
             kind: claims.kind,
             scopes,
             account_wide: false,
+        };
+        Ok(Verified {
+            claims,
+            principal,
+            client_id,
+            grant,
         })
     }
 }
@@ -177,7 +244,8 @@ impl AccessTokens {
 impl TokenIssuer for AccessTokens {
     fn issue(&self, app: &App, requested: Option<&str>) -> Result<AccessToken, AccessError> {
         let held: BTreeSet<Scope> = app.scopes.iter().copied().collect();
-        let holds = |s: Scope| held.contains(&s) || held.contains(&Scope::Admin);
+        // `admin` implies every scope but `platform`, which only a platform app holds itself.
+        let holds = |s: Scope| held.contains(&s) || (s != Scope::Platform && held.contains(&Scope::Admin));
         let granted: BTreeSet<Scope> = match requested.map(str::trim).filter(|s| !s.is_empty()) {
             None => held.clone(),
             Some(raw) => {
@@ -188,14 +256,49 @@ impl TokenIssuer for AccessTokens {
                 wanted
             }
         };
-        let scope = granted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+        self.mint(
+            PrincipalKind::App,
+            &app.client_id,
+            &app.account_id,
+            &app.client_id,
+            None,
+            granted.iter(),
+        )
+    }
+
+    fn issue_for_user(&self, user: &UserGrant<'_>) -> Result<AccessToken, AccessError> {
+        let scopes: BTreeSet<&Scope> = user.scopes.iter().collect();
+        self.mint(
+            PrincipalKind::User,
+            user.user_id,
+            user.account_id,
+            user.client_id,
+            Some(user.grant_id),
+            scopes.into_iter(),
+        )
+    }
+}
+
+impl AccessTokens {
+    fn mint<'s>(
+        &self,
+        kind: PrincipalKind,
+        subject: &Name,
+        account: &AccountId,
+        client_id: &Name,
+        grant: Option<&Name>,
+        scopes: impl Iterator<Item = &'s Scope>,
+    ) -> Result<AccessToken, AccessError> {
+        let scope = scopes.map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
         let now = self.clock.now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: ACCESS_AUDIENCE.to_owned(),
-            sub: app.client_id.to_string(),
-            acct: app.account_id.to_string(),
-            kind: PrincipalKind::App,
+            sub: subject.to_string(),
+            client_id: client_id.to_string(),
+            grt: grant.map(ToString::to_string),
+            acct: account.to_string(),
+            kind,
             scope: scope.clone(),
             iat: now,
             nbf: now,

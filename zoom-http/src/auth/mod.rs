@@ -50,3 +50,16 @@ impl AuthError {
         }
     }
 }
+
+/// A shared authenticator is one: the server hands the same check to its API (behind a
+/// [`CachingAuthenticator`]) and to its own introspection endpoint.
+#[async_trait::async_trait]
+impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
+    async fn authenticate(&self, bearer_token: &str) -> Result<Principal, AuthError> {
+        (**self).authenticate(bearer_token).await
+    }
+
+    fn forget(&self, account: &AccountId, subject: Option<&Name>) {
+        (**self).forget(account, subject);
+    }
+}

@@ -5,7 +5,7 @@
 //! # Layout
 //! - this file: [`Caller`], [`Json`], [`JsonOrEmpty`], [`Empty`], [`IdempotencyKey`] and the
 //!   path ids ([`MeetingPath`], [`ParticipantPath`], [`RecordingPath`], [`WebhookPath`],
-//!   [`AccountPath`], [`UserPath`], [`AppPath`]).
+//!   [`AccountPath`], [`UserPath`], [`AppPath`], [`AuthorizationPath`]).
 //! - `body`: the strict JSON parse (no key twice, no array for an object).
 //! - `query`: [`Params`] and [`NoQuery`]: only the names a route declares.
 
@@ -372,6 +372,10 @@ name_path!(
 name_path!(
     /// The user of `{id}` (in the caller's account); a malformed id is 404.
     UserPath, "id", "user"
+);
+name_path!(
+    /// The authorization of `{id}` (`grt_…`); a malformed id is 404.
+    AuthorizationPath, "id", "authorization"
 );
 /// The app of `{client_id}`; a malformed id is 404. A client id is narrower than a name: 1 to
 /// 120 of `A-Z a-z 0-9 _ . : -`, since it names the app's stream (`sys_app_{client_id}`).

@@ -5,6 +5,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod apps;
+pub(crate) mod authorizations;
 pub(crate) mod events;
 pub(crate) mod media;
 pub(crate) mod meetings;

@@ -5,7 +5,7 @@
 //! A change that carries a password runs off the async executor: the directory hashes it with
 //! Argon2id inside the call (tens of milliseconds of CPU on purpose), so the whole call runs on
 //! a blocking thread ([`off_executor`]) rather than stall the requests sharing a worker.
-//! `GET /v1/users/me` waits for user tokens, which the server does not issue yet.
+//! `GET /v1/users/me` is the caller of a user token, whatever its scopes.
 
 use std::future::Future;
 
@@ -167,6 +167,23 @@ pub(crate) async fn get(
     _: NoQuery,
 ) -> Result<Response, Problem> {
     let user = api.directory()?.user(&caller, &id).await?;
+    Ok(reply(StatusCode::OK, UserView::from(&user)))
+}
+
+/// Reads the caller: the user of a user token (any scope). An app token names no user: 404.
+#[utoipa::path(get, path = "/v1/users/me", operation_id = "users.me", tag = "users",
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 404, description = "An app token: it names no user", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("oauth2" = [])))]
+pub(crate) async fn me(State(api): State<Api>, Caller(caller): Caller, _: NoQuery) -> Result<Response, Problem> {
+    if caller.kind != zoom_core::principal::PrincipalKind::User {
+        return Err(Problem::not_found(
+            "`me` is the user of a user token; this token is an app's",
+        ));
+    }
+    let user = api.directory()?.user(&caller, &caller.subject).await?;
     Ok(reply(StatusCode::OK, UserView::from(&user)))
 }
 

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod apps;
+mod authorizations;
 mod media;
 mod meetings;
 mod meta;
@@ -17,6 +18,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use apps::*;
+pub use authorizations::*;
 pub use media::*;
 pub use meetings::*;
 pub use meta::*;

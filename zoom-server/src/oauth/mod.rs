@@ -1,12 +1,17 @@
 //! The OAuth 2.0 authorization server's HTTP endpoints (docs/auth.md).
 //!
-//! - [`token`]: `POST /oauth/token`.
-//! - [`client`]: client authentication (HTTP Basic or body parameters).
-//! - [`error`]: RFC 6749 error answers.
+//! - [`token`]: `POST /oauth/token` (client credentials, authorization code, refresh).
+//! - [`revoke`]: `POST /oauth/revoke` (RFC 7009); [`introspect`]: `POST /oauth/introspect`
+//!   (RFC 7662).
+//! - `client`: client authentication (HTTP Basic, body parameters, or a public client's id);
+//!   `form`: the form bodies; [`error`]: RFC 6749 error answers.
 
 mod client;
 mod error;
-mod token;
+mod form;
+pub mod introspect;
+pub mod revoke;
+pub mod token;
 
 use std::sync::Arc;
 
@@ -14,19 +19,19 @@ use axum::Router;
 use axum::routing::post;
 
 pub use error::OAuthError;
-pub use token::{MAX_FORM, token};
+pub use form::MAX_FORM;
+pub use token::token;
 
-use crate::apps::Apps;
 use crate::throttle::FailureThrottle;
 use crate::tokens::TokenIssuer;
 
 /// What the token endpoint needs.
 #[derive(Clone)]
 pub struct OAuth {
-    /// The registered apps.
-    pub apps: Apps,
-    /// The accounts: a disabled account's apps get no token.
+    /// Accounts, users, apps and grants: a disabled account's apps get no token.
     pub directory: zoom_auth::Directory,
+    /// Checks access tokens for introspection, as the API's bearer check does.
+    pub bearer: Arc<crate::bearer::BearerTokens>,
     /// Issues the tokens.
     pub issuer: Arc<dyn TokenIssuer>,
     /// Counts failed client authentications.
@@ -41,5 +46,9 @@ impl std::fmt::Debug for OAuth {
 
 /// Every route of the authorization server, over `oauth`.
 pub fn routes(oauth: OAuth) -> Router {
-    Router::new().route("/oauth/token", post(token)).with_state(oauth)
+    Router::new()
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/introspect", post(introspect::introspect))
+        .with_state(oauth)
 }

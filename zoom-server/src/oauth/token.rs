@@ -1,150 +1,159 @@
-//! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4).
+//! `POST /oauth/token` (RFC 6749 section 3.2): the grants.
 //!
-//! The body is form-encoded; the client authenticates with HTTP Basic or with `client_id` and
-//! `client_secret` in the body (not both). Errors are RFC 6749 JSON: `{error, error_description}`,
-//! 401 `invalid_client`, 400 for the rest.
+//! - `client_credentials` (section 4.4), for `server` apps; `account_credentials` with
+//!   `account_id` = the app's account is accepted as Zoom's spelling of it.
+//! - `authorization_code` (section 4.1.3) with the PKCE `code_verifier` (RFC 7636), for `user`
+//!   apps; a public app authenticates by naming itself.
+//! - `refresh_token` (section 6): every refresh rotates the refresh token.
 //!
-//! Failed client authentications are throttled per client id and per client address
-//! ([`crate::throttle`]): a refused attempt is 429 `temporarily_unavailable` (RFC 6749's code for
-//! a server that cannot handle the request for now) with `Retry-After`, in the same JSON shape.
+//! Errors are RFC 6749 JSON (`{error, error_description}`): 401 `invalid_client`, 400 for the
+//! rest, 429 `temporarily_unavailable` when failed client authentications are throttled.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use zoom_auth::app::{App, AppKind};
+use zoom_auth::{GrantError, UserTokens};
+use zoom_core::principal::Scope;
 
-use super::client::basic_credentials;
+use super::client::authenticate;
+use super::form::{self, FormRequest};
 use super::{OAuth, OAuthError};
-use crate::apps::parse_client_id;
-use crate::tokens::AccessError;
+use crate::tokens::{AccessError, AccessToken, UserGrant};
 
 /// The handler of `POST /oauth/token`.
-///
-/// # Errors
-/// [`OAuthError`] as RFC 6749 describes.
 pub async fn token(State(oauth): State<OAuth>, request: axum::extract::Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let address = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let Ok(body) = axum::body::to_bytes(body, MAX_FORM).await else {
-        return OAuthError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the form is too large",
-        )
-        .into_response();
+    let answer = match form::read(request).await {
+        Ok(request) => grant(&oauth, &request).await,
+        Err(e) => Err(e),
     };
-    match grant(&oauth, &parts.headers, &body, address).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
+    answer.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn grant(oauth: &OAuth, request: &FormRequest) -> Result<Response, OAuthError> {
+    let form = &request.form;
+    let grant_type = form.require("grant_type")?;
+    if !matches!(
+        grant_type,
+        "client_credentials" | "account_credentials" | "authorization_code" | "refresh_token"
+    ) {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("`{grant_type}` is not supported; use client_credentials, authorization_code or refresh_token"),
+        ));
+    }
+    let app = authenticate(oauth, request).await?;
+    match grant_type {
+        "authorization_code" => {
+            let app = user_app(app)?;
+            let code = form.require("code")?;
+            let redirect_uri = form.require("redirect_uri")?;
+            let verifier = form.require("code_verifier")?;
+            let tokens = oauth
+                .directory
+                .redeem_code(&app.client_id, code, redirect_uri, verifier)
+                .await
+                .map_err(grant_error)?;
+            user_answer(oauth, &app, &tokens)
+        }
+        "refresh_token" => {
+            let app = user_app(app)?;
+            let refresh = form.require("refresh_token")?;
+            let scopes = form.get("scope").map(parse_scopes).transpose()?;
+            let tokens = oauth
+                .directory
+                .refresh(&app.client_id, refresh, scopes)
+                .await
+                .map_err(grant_error)?;
+            user_answer(oauth, &app, &tokens)
+        }
+        _ => {
+            if app.kind != AppKind::Server {
+                return Err(OAuthError::unauthorized_client(
+                    "a user app gets tokens through the authorization code grant",
+                ));
+            }
+            if grant_type == "account_credentials" && form.get("account_id") != Some(app.account_id.as_str()) {
+                return Err(OAuthError::invalid_grant(
+                    "`account_id` must be the client's own account",
+                ));
+            }
+            let token = oauth.issuer.issue(&app, form.get("scope")).map_err(access_error)?;
+            Ok(answer(&token, None))
+        }
     }
 }
 
-/// The largest token request accepted, in bytes.
-pub const MAX_FORM: usize = 64 * 1024;
+fn user_app(app: App) -> Result<App, OAuthError> {
+    if app.kind == AppKind::User {
+        Ok(app)
+    } else {
+        Err(OAuthError::unauthorized_client(
+            "a server app gets tokens through client_credentials",
+        ))
+    }
+}
 
-async fn grant(
-    oauth: &OAuth,
-    headers: &HeaderMap,
-    body: &[u8],
-    address: Option<std::net::IpAddr>,
-) -> Result<Response, OAuthError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
+fn parse_scopes(raw: &str) -> Result<Vec<Scope>, OAuthError> {
+    raw.split_whitespace()
+        .map(|s| Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope(format!("`{s}` is not a scope"))))
+        .collect()
+}
+
+fn user_answer(oauth: &OAuth, app: &App, tokens: &UserTokens) -> Result<Response, OAuthError> {
+    let scopes = zoom_auth::Directory::user_token_scopes(tokens.role, &tokens.scopes);
+    let token = oauth
+        .issuer
+        .issue_for_user(&UserGrant {
+            account_id: &tokens.grant.account_id,
+            user_id: &tokens.grant.user_id,
+            client_id: &app.client_id,
+            grant_id: &tokens.grant.id,
+            scopes: &scopes,
+        })
+        .map_err(access_error)?;
+    Ok(answer(&token, Some(&tokens.refresh_token)))
+}
+
+fn answer(token: &AccessToken, refresh_token: Option<&str>) -> Response {
+    let mut body = json!({
+        "access_token": token.token,
+        "token_type": "bearer",
+        "expires_in": token.expires_in,
+        "scope": token.scope,
+    });
+    if let Some(refresh) = refresh_token {
+        body["refresh_token"] = json!(refresh);
     }
-    let mut form: Vec<(String, String)> = Vec::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        // RFC 6749 section 3.2: parameters must not be repeated.
-        if form.iter().any(|(seen, _)| *seen == k) {
-            return Err(OAuthError::invalid_request(format!("`{k}` is repeated")));
-        }
-        form.push((k.into_owned(), v.into_owned()));
-    }
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    match field("grant_type") {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                format!("`{other}` is not supported; use client_credentials"),
-            ));
-        }
-        None => return Err(OAuthError::invalid_request("`grant_type` is required")),
-    }
-    let basic = basic_credentials(headers)?;
-    let (client_id, secret) = match (basic, field("client_id"), field("client_secret")) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "authenticate with HTTP Basic or with body parameters, not both",
-            ));
-        }
-        (Some(pair), None, None) => pair,
-        (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
-        (None, _, _) => return Err(OAuthError::invalid_client("client authentication is required")),
-    };
-    let now = std::time::Instant::now();
-    if let Some(wait) = oauth.throttle.refuses(&client_id, address, now) {
-        return Err(OAuthError::throttled(wait));
-    }
-    let unknown = || {
-        oauth.throttle.failed(&client_id, address, now);
-        OAuthError::invalid_client("unknown client or wrong secret")
-    };
-    let id = parse_client_id(&client_id).ok_or_else(unknown)?;
-    let app = oauth
-        .apps
-        .find(&id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "app lookup failed");
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the app registry failed",
-            )
-        })?
-        .ok_or_else(unknown)?;
-    if !app.secret_matches(&secret) {
-        return Err(unknown());
-    }
-    let account = oauth.directory.find_account(&app.account_id).await.map_err(|e| {
-        tracing::error!(error = %e, "account lookup failed");
-        OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the account registry failed",
-        )
-    })?;
-    if account.is_some_and(|a| a.status == zoom_auth::account::AccountStatus::Disabled) {
-        // Not counted as a failed authentication: the secret was right.
-        return Err(OAuthError::invalid_client("the client's account is disabled"));
-    }
-    let token = oauth.issuer.issue(&app, field("scope")).map_err(|e| match e {
-        AccessError::InvalidScope(_) => OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()),
-        other => OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", other.to_string()),
-    })?;
-    Ok((
+    (
         StatusCode::OK,
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (header::PRAGMA, HeaderValue::from_static("no-cache")),
         ],
-        Json(json!({
-            "access_token": token.token,
-            "token_type": "bearer",
-            "expires_in": token.expires_in,
-            "scope": token.scope,
-        })),
+        Json(body),
     )
-        .into_response())
+        .into_response()
+}
+
+fn access_error(e: AccessError) -> OAuthError {
+    match e {
+        AccessError::InvalidScope(_) => OAuthError::invalid_scope(e.to_string()),
+        other => {
+            tracing::error!(error = %other, "token signing failed");
+            OAuthError::unavailable("the token could not be signed; retry")
+        }
+    }
+}
+
+fn grant_error(e: GrantError) -> OAuthError {
+    match e {
+        GrantError::InvalidGrant(why) => OAuthError::invalid_grant(why),
+        GrantError::InvalidScope(why) => OAuthError::invalid_scope(why),
+        GrantError::UnauthorizedClient(why) => OAuthError::unauthorized_client(why),
+        GrantError::Engine(e) => super::client::store_error(e),
+    }
 }
