@@ -142,7 +142,7 @@ fn operations() -> Vec<(Method, String, String)> {
 async fn unknown_query_parameters_are_refused_everywhere() {
     let app = app().await;
     for (method, template, path) in operations() {
-        if template == "/oauth/token" {
+        if template.starts_with("/oauth/") {
             // Served by zoom-server, not by this router.
             continue;
         }
@@ -165,7 +165,7 @@ async fn unknown_query_parameters_are_refused_everywhere() {
 async fn every_answer_has_a_request_id() {
     let app = app().await;
     for (method, template, path) in operations() {
-        if template == "/oauth/token" {
+        if template.starts_with("/oauth/") {
             // zoom-server's own test checks its token endpoint.
             continue;
         }
