@@ -263,6 +263,12 @@ fn assert_page_headers(page: &Page) {
 
 /// Logs `ALICE` in through the login page of an authorization request; returns the consent page.
 async fn sign_in(r: &Running, browser: &mut Browser) -> Page {
+    sign_in_as(r, browser, ALICE, PASSWORD).await
+}
+
+/// Logs `email` in through the login page of an authorization request; returns what the
+/// authorization endpoint then answers.
+async fn sign_in_as(r: &Running, browser: &mut Browser, email: &str, password: &str) -> Page {
     let login = browser.get(&authorize_url(r, &[])).await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let mut form: Vec<(String, String)> = ["response_type", "client_id", "redirect_uri", "scope", "state"]
@@ -270,8 +276,8 @@ async fn sign_in(r: &Running, browser: &mut Browser) -> Page {
         .chain(&["code_challenge", "code_challenge_method", "csrf"])
         .map(|n| ((*n).to_owned(), login.field(n)))
         .collect();
-    form.push(("email".into(), ALICE.into()));
-    form.push(("password".into(), PASSWORD.into()));
+    form.push(("email".into(), email.into()));
+    form.push(("password".into(), password.into()));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let back = browser.post(&format!("{}/oauth/login", r.base), &form).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
@@ -643,4 +649,91 @@ async fn failed_logins_are_throttled_and_others_are_not() {
     let mut alice = Browser::new(Some("127.0.0.2"));
     let consent = sign_in(&r, &mut alice).await;
     assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+}
+
+/// A user app that is not published may be authorized by its own account's users only: a user
+/// of another account is sent back with `access_denied`, before and after the consent form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpublished_app_is_for_its_own_account_only() {
+    let (r, _dir) = start(false, |_| {}).await;
+    let http = plain_client(None);
+    let account: Value = http
+        .post(format!("{}/v1/accounts", r.base))
+        .bearer_auth(&r.admin)
+        .json(&json!({"name": "Globex"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        account["admin_app"]["client_id"].as_str().unwrap(),
+        account["admin_app"]["client_secret"].as_str().unwrap(),
+    );
+    let token: Value = http
+        .post(format!("{}/oauth/token", r.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let globex = token["access_token"].as_str().unwrap();
+    let globex_app: Value = http
+        .post(format!("{}/v1/apps", r.base))
+        .bearer_auth(globex)
+        .json(
+            &json!({"name": "Globex notes", "kind": "user", "redirect_uris": [r.redirect],
+                      "scopes": ["meeting.read"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = http
+        .post(format!("{}/v1/users", r.base))
+        .bearer_auth(globex)
+        .json(&json!({"email": "bob@globex.example", "display_name": "Bob", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let mut bob = Browser::new(None);
+    let page = sign_in_as(&r, &mut bob, "bob@globex.example", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let to = page.location().unwrap();
+    assert!(to.as_str().starts_with(&r.redirect), "{to}");
+    assert_eq!(query(&to).get("error").map(String::as_str), Some("access_denied"));
+    assert_eq!(query(&to).get("state").map(String::as_str), Some("st-42"));
+    // Alice's consent form, replayed with Bob's session and his token, is refused the same way.
+    let mut alice = Browser::new(None);
+    let consent = sign_in(&r, &mut alice).await;
+    let mut form = consent_form(&consent, "allow");
+    // Bob's own session-bound token, from the consent page of his account's app.
+    let own = Running {
+        client_id: globex_app["client_id"].as_str().unwrap().to_owned(),
+        base: r.base.clone(),
+        server_app: r.server_app.clone(),
+        redirect: r.redirect.clone(),
+        admin: r.admin.clone(),
+    };
+    let his = bob.get(&authorize_url(&own, &[])).await;
+    assert_eq!(his.status, StatusCode::OK, "{}", his.body);
+    let csrf = his.field("csrf");
+    for (k, v) in &mut form {
+        if k == "csrf" {
+            v.clone_from(&csrf);
+        }
+    }
+    let page = bob.post(&format!("{}/oauth/authorize", r.base), &as_pairs(&form)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        query(&page.location().unwrap()).get("error").map(String::as_str),
+        Some("access_denied")
+    );
 }
