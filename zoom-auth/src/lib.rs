@@ -45,6 +45,7 @@
 pub mod account;
 pub mod app;
 pub mod directory;
+pub mod grant;
 pub mod ids;
 pub mod login;
 pub mod password;
@@ -52,6 +53,10 @@ pub mod secret;
 mod stored;
 pub mod user;
 
-pub use directory::{AppInput, AppWithSecret, Directory, DirectoryConfig, UserChanges, UserInput};
+pub use directory::{
+    AppInput, AppWithSecret, AuthorizeRequest, Directory, DirectoryConfig, GrantError, IssuedCode, UserChanges,
+    UserInput, UserTokens,
+};
+pub use grant::{Grant, GrantStatus};
 pub use login::{Login, LoginError, UserRef};
 pub use stored::SCHEMA_VERSION;
