@@ -18,8 +18,9 @@ use zoom_server::config::{Args, Bootstrap, StoreSpec};
 
 const ALICE: &str = "alice@acme.example";
 const PASSWORD: &str = "correct horse battery";
-/// A valid S256 challenge (RFC 7636 appendix B).
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// A PKCE verifier and its S256 challenge.
+const VERIFIER: &str = "pages-test-verifier-0123456789-abcdefghijklmnop";
+const CHALLENGE: &str = "w8or3alDqZfq8dkPMdbJkOgsFBA5hZOXoiVFtq0op6s";
 
 struct Running {
     base: String,
@@ -27,6 +28,7 @@ struct Running {
     server_app: String,
     redirect: String,
     admin: String,
+    directory: zoom_auth::Directory,
 }
 
 /// A server on a free port of 127.0.0.1 with SQLite, a user `ALICE` and a user app whose
@@ -56,6 +58,7 @@ async fn start(public_https: bool, tune: impl FnOnce(&mut Server)) -> (Running, 
     let mut server = Server::start(&args, &bootstrap).await.unwrap();
     assert_eq!(server.store_spec, StoreSpec::Sqlite(db));
     tune(&mut server);
+    let directory = server.directory.clone();
     let app = server.router();
     let limits = server.connections;
     tokio::spawn(async move {
@@ -115,6 +118,7 @@ async fn start(public_https: bool, tune: impl FnOnce(&mut Server)) -> (Running, 
             server_app: server_app["client_id"].as_str().unwrap().to_owned(),
             redirect,
             admin,
+            directory,
         },
         dir,
     )
@@ -564,6 +568,55 @@ async fn forms_without_their_csrf_token_are_refused() {
     assert!(browser.jar.contains_key("zoom_session"), "still signed in");
 }
 
+/// Allow redirects with a code, the state and `iss`; the code is the directory's, bound to the
+/// client, the redirect URI and the PKCE verifier, for the scope asked for; it works once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_returns_a_code() {
+    let (r, _dir) = start(false, |_| {}).await;
+    let mut browser = Browser::new(None);
+    let consent = sign_in(&r, &mut browser).await;
+    let form = consent_form(&consent, "allow");
+    let page = browser
+        .post(&format!("{}/oauth/authorize", r.base), &as_pairs(&form))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let to = page.location().unwrap();
+    assert_eq!(to.path(), "/cb");
+    let q = query(&to);
+    assert_eq!(q.get("state").map(String::as_str), Some("st-42"));
+    assert_eq!(q.get("iss"), Some(&r.base));
+    assert!(!q.contains_key("error"), "{to}");
+    let code = q.get("code").unwrap();
+    let client = zoom_core::id::Name::parse(&r.client_id).unwrap();
+    let verifier = VERIFIER;
+    let wrong = r
+        .directory
+        .redeem_code(&client, code, &format!("{}x", r.redirect), verifier)
+        .await;
+    assert!(
+        matches!(wrong, Err(zoom_auth::GrantError::InvalidGrant(_))),
+        "{wrong:?}"
+    );
+    let page = browser
+        .post(
+            &format!("{}/oauth/authorize", r.base),
+            &as_pairs(&consent_form(&consent, "allow")),
+        )
+        .await;
+    let code = query(&page.location().unwrap()).remove("code").unwrap();
+    let tokens = r
+        .directory
+        .redeem_code(&client, &code, &r.redirect, verifier)
+        .await
+        .unwrap();
+    assert_eq!(tokens.grant.scopes, [zoom_core::principal::Scope::MeetingRead]);
+    let again = r.directory.redeem_code(&client, &code, &r.redirect, verifier).await;
+    assert!(
+        matches!(again, Err(zoom_auth::GrantError::InvalidGrant(_))),
+        "{again:?}"
+    );
+}
+
 /// Deny redirects with `access_denied` and the state; signing out clears the cookie, and the
 /// authorization request shows the login page again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -721,6 +774,7 @@ async fn an_unpublished_app_is_for_its_own_account_only() {
         server_app: r.server_app.clone(),
         redirect: r.redirect.clone(),
         admin: r.admin.clone(),
+        directory: r.directory.clone(),
     };
     let his = bob.get(&authorize_url(&own, &[])).await;
     assert_eq!(his.status, StatusCode::OK, "{}", his.body);

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use zoom_auth::account::AccountStatus;
 use zoom_auth::app::{App, AppKind, AppStatus};
+use zoom_auth::{AuthorizeRequest, GrantError};
 use zoom_core::engine::EngineError;
 use zoom_core::id::Name;
 use zoom_core::principal::Scope;
@@ -239,8 +240,9 @@ fn is_s256_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The client and redirect URI of `params`, when the app is an active user app of an active
-/// account and the URI one of its own, exactly; otherwise the error page.
+/// The client and redirect URI of `params`, when the directory says the app may ask
+/// (an active user app of an active account, the URI one of its own, exactly); otherwise the
+/// error page.
 async fn client(oauth: &OAuth, params: &RequestParams, repeated: Option<&str>) -> Result<(App, String), Response> {
     if let Some(name @ ("client_id" | "redirect_uri")) = repeated {
         return Err(bad_client(&format!("The request names `{name}` twice.")));
@@ -250,39 +252,43 @@ async fn client(oauth: &OAuth, params: &RequestParams, repeated: Option<&str>) -
             "The request does not say which app is asking (no client_id).",
         ));
     };
-    let unknown = || bad_client("No app with this client_id is registered here.");
-    let Ok(client_id) = Name::parse(client_id) else {
-        return Err(unknown());
-    };
-    let app = match oauth.directory.find_app(&client_id).await {
-        Ok(Some(state)) => state.app().clone(),
-        Ok(None) | Err(EngineError::Domain(_)) => return Err(unknown()),
-        Err(e) => return Err(unavailable(&e)),
-    };
-    if app.status != AppStatus::Active {
-        return Err(bad_client("This app has been disabled."));
-    }
-    if app.kind != AppKind::User {
-        return Err(bad_client(
-            "This app is a server app: it acts for its own account and cannot ask users for access.",
-        ));
-    }
-    let account = match oauth.directory.find_account(&app.account_id).await {
-        Ok(account) => account,
-        Err(e) => return Err(unavailable(&e)),
-    };
-    let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
-        return Err(bad_client("This app's account has been disabled."));
-    };
     let Some(redirect_uri) = params.redirect_uri.as_deref() else {
         return Err(bad_client(
             "The request does not say where to return (no redirect_uri).",
         ));
     };
-    if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(bad_client("The redirect_uri is not one this app registered."));
+    let Ok(client_id) = Name::parse(client_id) else {
+        return Err(bad_client(UNKNOWN_APP));
+    };
+    match oauth.directory.authorization_client(&client_id, redirect_uri).await {
+        Ok(Some((app, account))) => Ok((app, account.name)),
+        Ok(None) | Err(EngineError::Domain(_)) => Err(bad_client(&why_not(oauth, &client_id).await)),
+        Err(e) => Err(unavailable(&e)),
     }
-    Ok((app, account.name))
+}
+
+const UNKNOWN_APP: &str = "No app with this client_id is registered here.";
+
+/// Why the directory refused a client, for the error page's reader (the app's developer,
+/// usually). Only an explanation: the directory has decided.
+async fn why_not(oauth: &OAuth, client_id: &Name) -> String {
+    let Ok(Some(state)) = oauth.directory.find_app(client_id).await else {
+        return UNKNOWN_APP.into();
+    };
+    let app = state.app();
+    let account_active = matches!(
+        oauth.directory.find_account(&app.account_id).await,
+        Ok(Some(a)) if a.status == AccountStatus::Active
+    );
+    if app.status != AppStatus::Active {
+        "This app has been disabled.".into()
+    } else if app.kind != AppKind::User {
+        "This app is a server app: it acts for its own account and cannot ask users for access.".into()
+    } else if !account_active {
+        "This app's account has been disabled.".into()
+    } else {
+        "The redirect_uri is not one this app registered.".into()
+    }
 }
 
 /// Checks the whole request: an HTML error page for a wrong client or redirect URI, the
@@ -336,7 +342,7 @@ pub(super) async fn validate(
         }
         None => return Err(refuse("invalid_request", "`code_challenge` is required")),
     };
-    let holds = |s: Scope| app.scopes.contains(&s) || (s != Scope::Platform && app.scopes.contains(&Scope::Admin));
+    let holds = |s: Scope| app.scopes.contains(&s);
     let scopes: Vec<Scope> = match params.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => app.scopes.clone(),
         Some(raw) => {
@@ -469,12 +475,27 @@ pub(super) fn forbidden() -> Response {
 
 /// Allow: the grant is recorded and the browser goes back to the client with its code.
 async fn allow(oauth: &OAuth, v: &Validated, session: &session::SessionClaims) -> Response {
-    let _ = (oauth, session);
-    v.refuse(
-        &oauth.public_url,
-        "temporarily_unavailable",
-        "authorization codes are not issued yet",
-    )
+    let issuer = oauth.public_url.as_str();
+    let Some(user) = session.user() else {
+        return forbidden();
+    };
+    let request = AuthorizeRequest {
+        user,
+        client_id: v.app.client_id.clone(),
+        redirect_uri: v.redirect_uri.clone(),
+        scopes: v.scopes.clone(),
+        code_challenge: v.code_challenge.clone(),
+    };
+    match oauth.directory.authorize(request).await {
+        Ok(issued) => code_redirect(v, issuer, &issued.code),
+        Err(GrantError::InvalidScope(why)) => v.refuse(issuer, "invalid_scope", &why),
+        // The app or the user changed since the page was shown (disabled, deactivated): the
+        // app hears that access was not given.
+        Err(GrantError::UnauthorizedClient(why) | GrantError::InvalidGrant(why)) => {
+            v.refuse(issuer, "access_denied", &why)
+        }
+        Err(GrantError::Engine(e)) => unavailable(&e),
+    }
 }
 
 #[cfg(test)]

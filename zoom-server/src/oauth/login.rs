@@ -174,13 +174,7 @@ pub async fn login(State(oauth): State<OAuth>, request: axum::extract::Request) 
             return response;
         }
     };
-    let token = match session::sign_session(
-        &oauth.tokens,
-        oauth.entropy.as_ref(),
-        user.user_id.as_str(),
-        user.account_id.as_str(),
-        &email,
-    ) {
+    let token = match session::sign_session(&oauth.tokens, oauth.entropy.as_ref(), &user, &email) {
         Ok(token) => token,
         Err(e) => {
             tracing::error!(error = %e, "session signing failed");

@@ -51,6 +51,9 @@ pub struct SessionClaims {
     pub sub: String,
     /// The user's account.
     pub acct: String,
+    /// The user's role when they signed in (the directory reads the current one when it
+    /// matters).
+    pub role: zoom_auth::user::Role,
     /// The email the user signed in with, to show who is signed in.
     pub email: String,
     /// The random session id, which the CSRF tokens are bound to.
@@ -143,23 +146,23 @@ pub fn random_token(entropy: &dyn Entropy) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(entropy.key_bytes())
 }
 
-/// Signs a new session for `user` of `account`, who signed in as `email`.
+/// Signs a new session for `user`, who signed in as `email`.
 ///
 /// # Errors
 /// [`crate::tokens::AccessError::Signing`].
 pub fn sign_session(
     tokens: &AccessTokens,
     entropy: &dyn Entropy,
-    user: &str,
-    account: &str,
+    user: &zoom_auth::UserRef,
     email: &str,
 ) -> Result<String, crate::tokens::AccessError> {
     let now = tokens.now();
     tokens.sign_claims(&SessionClaims {
         iss: tokens.issuer().to_owned(),
         aud: SESSION_AUDIENCE.to_owned(),
-        sub: user.to_owned(),
-        acct: account.to_owned(),
+        sub: user.user_id.to_string(),
+        acct: user.account_id.to_string(),
+        role: user.role,
         email: email.to_owned(),
         sid: random_token(entropy),
         iat: now,
@@ -172,6 +175,18 @@ pub fn sign_session(
 pub fn session(tokens: &AccessTokens, cookies: Cookies, headers: &HeaderMap) -> Option<SessionClaims> {
     let token = cookie(headers, cookies.session_name())?;
     tokens.verify_claims(token, SESSION_AUDIENCE).ok()
+}
+
+impl SessionClaims {
+    /// The signed-in user, as the directory names users; `None` for ids that do not parse
+    /// (never for a session this server signed).
+    pub fn user(&self) -> Option<zoom_auth::UserRef> {
+        Some(zoom_auth::UserRef {
+            account_id: zoom_core::id::AccountId::parse(&self.acct).ok()?,
+            user_id: zoom_core::id::UserId::parse(&self.sub).ok()?,
+            role: self.role,
+        })
+    }
 }
 
 /// The CSRF token of forms bound to `secret` (a session id or the login cookie's value).
