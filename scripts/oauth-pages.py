@@ -34,6 +34,8 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ADMIN_ID = "admin"
 ADMIN_SECRET = "browser-test-secret"
@@ -138,11 +140,19 @@ def query_of(url):
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 
 
+def click(driver, selector):
+    """Clicks the button and waits until the next page has replaced this one."""
+    button = driver.find_element(By.CSS_SELECTOR, selector)
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def sign_in(driver, password):
     driver.find_element(By.ID, "email").clear()
     driver.find_element(By.ID, "email").send_keys(EMAIL)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click(driver, "button[type=submit]")
 
 
 def main():
@@ -197,14 +207,14 @@ def main():
                          f"the session cookie is HttpOnly and SameSite=Lax: {session and {k: session.get(k) for k in ('httpOnly', 'sameSite', 'path')}}")
             driver.save_screenshot(os.path.join(args.screenshots, "consent.png"))
 
-            driver.find_element(By.CSS_SELECTOR, "button[value=deny]").click()
+            click(driver, "button[value=deny]")
             answer = query_of(driver.current_url)
             checks.check(driver.current_url.startswith(redirect) and answer.get("error") == "access_denied"
                          and answer.get("state") == "st-deny", f"Deny: {driver.current_url}")
 
             driver.get(authorize_url(base, client_id, redirect, "st-allow", challenge))
             checks.check(driver.title == "Allow access · Zoom", "signed in, the consent page comes at once")
-            driver.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
+            click(driver, "button[value=allow]")
             answer = query_of(driver.current_url)
             checks.check(driver.current_url.startswith(redirect) and answer.get("code")
                          and answer.get("state") == "st-allow" and answer.get("iss") == base,
