@@ -35,30 +35,32 @@ struct Running {
 /// redirect URI is `{base}/cb`; `tune` adjusts the server before its router is built.
 async fn start(public_https: bool, tune: impl FnOnce(&mut Server)) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("zoom.db");
+    let public = public_https.then_some("https://zoom.example");
+    let (base, server) = instance(&format!("sqlite://{}", db.display()), public, tune).await;
+    assert_eq!(server.store_spec, StoreSpec::Sqlite(db));
+    (provision(base, server.directory.clone()).await, dir)
+}
+
+/// Serves a server of `store` on a free port of 127.0.0.1, with `public` as its public URL (its
+/// own address when `None`); `tune` adjusts it before its router is built.
+async fn instance(store: &str, public: Option<&str>, tune: impl FnOnce(&mut Server)) -> (String, Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let public = if public_https {
-        "https://zoom.example".to_owned()
-    } else {
-        base.clone()
-    };
-    let db = dir.path().join("zoom.db");
     let args = Args::try_parse_from([
         "zoom-server",
         "--listen",
         &addr.to_string(),
         "--store",
-        &format!("sqlite://{}", db.display()),
+        store,
         "--public-url",
-        &public,
+        public.unwrap_or(&base),
     ])
     .unwrap();
     let bootstrap = Bootstrap::from_values(Some("admin".into()), Some("s3cret-admin".into()), None).unwrap();
     let mut server = Server::start(&args, &bootstrap).await.unwrap();
-    assert_eq!(server.store_spec, StoreSpec::Sqlite(db));
     tune(&mut server);
-    let directory = server.directory.clone();
     let app = server.router();
     let limits = server.connections;
     tokio::spawn(async move {
@@ -66,6 +68,11 @@ async fn start(public_https: bool, tune: impl FnOnce(&mut Server)) -> (Running, 
             .await
             .unwrap()
     });
+    (base, server)
+}
+
+/// Creates `ALICE`, a user app (redirect URI `{base}/cb`) and a server app through the API.
+async fn provision(base: String, directory: zoom_auth::Directory) -> Running {
     let http = plain_client(None);
     let token: Value = http
         .post(format!("{base}/oauth/token"))
@@ -111,17 +118,14 @@ async fn start(public_https: bool, tune: impl FnOnce(&mut Server)) -> (Running, 
     .json()
     .await
     .unwrap();
-    (
-        Running {
-            base,
-            client_id: app["client_id"].as_str().unwrap().to_owned(),
-            server_app: server_app["client_id"].as_str().unwrap().to_owned(),
-            redirect,
-            admin,
-            directory,
-        },
-        dir,
-    )
+    Running {
+        base,
+        client_id: app["client_id"].as_str().unwrap().to_owned(),
+        server_app: server_app["client_id"].as_str().unwrap().to_owned(),
+        redirect,
+        admin,
+        directory,
+    }
 }
 
 fn plain_client(local: Option<&str>) -> reqwest::Client {
@@ -790,4 +794,81 @@ async fn an_unpublished_app_is_for_its_own_account_only() {
         query(&page.location().unwrap()).get("error").map(String::as_str),
         Some("access_denied")
     );
+}
+
+/// Drops a PostgreSQL schema when the test ends, however it ends.
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                let conn = tokio::spawn(conn);
+                client.batch_execute(&sql).await.unwrap();
+                drop(client);
+                let _ = conn.await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Two instances on one PostgreSQL with one public URL: a session started on one is accepted by
+/// the other, which shows the consent page and issues the code; a code the other can redeem.
+/// Skipped, saying so, when `ZOOM_TEST_POSTGRES_URL` is unset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_works_on_every_instance_of_one_database() {
+    let Ok(url) = std::env::var("ZOOM_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: ZOOM_TEST_POSTGRES_URL is unset");
+        return;
+    };
+    let guard = SchemaGuard {
+        url: url.clone(),
+        schema: format!(
+            "zt_pages_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        ),
+    };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = format!("{url}{sep}schema={}", guard.schema);
+    let public = "http://zoom.test";
+    let (a, server_a) = instance(&store, Some(public), |_| {}).await;
+    let (b, server_b) = instance(&store, Some(public), |_| {}).await;
+    let mut r = provision(a.clone(), server_a.directory.clone()).await;
+    let mut browser = Browser::new(None);
+    let consent = sign_in(&r, &mut browser).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    // The same browser, its requests now answered by the other instance.
+    r.base = b;
+    r.directory = server_b.directory.clone();
+    let consent = browser.get(&authorize_url(&r, &[])).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    assert!(consent.body.contains("value=\"allow\""), "{}", consent.body);
+    let page = browser
+        .post(
+            &format!("{}/oauth/authorize", r.base),
+            &as_pairs(&consent_form(&consent, "allow")),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let to = page.location().unwrap();
+    assert_eq!(query(&to).get("iss").map(String::as_str), Some(public));
+    let code = query(&to).remove("code").unwrap();
+    let client = zoom_core::id::Name::parse(&r.client_id).unwrap();
+    server_a
+        .directory
+        .redeem_code(&client, &code, &r.redirect, VERIFIER)
+        .await
+        .unwrap();
 }
