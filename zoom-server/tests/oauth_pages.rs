@@ -872,3 +872,44 @@ async fn a_session_works_on_every_instance_of_one_database() {
         .await
         .unwrap();
 }
+
+/// An embedder's identity provider: one login name and secret of its own, naming a user of
+/// the directory (`ALICE`, known once she exists).
+struct Corporate {
+    user: Arc<std::sync::OnceLock<zoom_auth::UserRef>>,
+}
+
+#[async_trait::async_trait]
+impl zoom_auth::Login for Corporate {
+    async fn login(&self, email: &str, password: &str) -> Result<zoom_auth::UserRef, zoom_auth::LoginError> {
+        match self.user.get() {
+            Some(user) if email == "alice@corp.example" && password == "corporate secret" => Ok(user.clone()),
+            _ => Err(zoom_auth::LoginError::InvalidCredentials),
+        }
+    }
+}
+
+/// `Server::login` replaced by the embedder's provider: its credentials sign in and lead to
+/// consent; the directory's own password no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedder_plugs_in_its_own_login() {
+    let user = Arc::new(std::sync::OnceLock::new());
+    let provider = Corporate { user: user.clone() };
+    let (r, _dir) = start(false, |s| s.login = Arc::new(provider)).await;
+    let alice = zoom_auth::Login::login(&r.directory, ALICE, PASSWORD).await.unwrap();
+    user.set(alice).unwrap();
+    let mut browser = Browser::new(None);
+    let login = browser.get(&authorize_url(&r, &[])).await;
+    let csrf = login.field("csrf");
+    let refused = browser
+        .post(
+            &format!("{}/oauth/login", r.base),
+            &[("csrf", csrf.as_str()), ("email", ALICE), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    let consent = sign_in_as(&r, &mut browser, "alice@corp.example", "corporate secret").await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    assert!(consent.body.contains("value=\"allow\""), "{}", consent.body);
+    assert!(consent.body.contains("alice@corp.example"), "who signed in");
+}
