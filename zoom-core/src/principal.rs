@@ -116,6 +116,11 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// What it may do.
     pub scopes: BTreeSet<Scope>,
+    /// A user who acts for the whole account like an app (an `admin` or `owner` user, DESIGN's
+    /// role rules): names any host and any joiner. Always false for a `member`; ignored for apps,
+    /// which always act for their account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub account_wide: bool,
 }
 
 impl Principal {
@@ -126,6 +131,7 @@ impl Principal {
             subject: client_id,
             kind: PrincipalKind::App,
             scopes: scopes.into_iter().collect(),
+            account_wide: false,
         }
     }
 
@@ -136,12 +142,26 @@ impl Principal {
             subject: user_id,
             kind: PrincipalKind::User,
             scopes: scopes.into_iter().collect(),
+            account_wide: false,
         }
     }
 
     /// Whether it holds `scope` (or `admin`, which implies every scope but `platform`).
     pub fn has(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope) || (scope != Scope::Platform && self.scopes.contains(&Scope::Admin))
+    }
+
+    /// This user principal, acting for the whole account (an `admin` or `owner` user).
+    #[must_use]
+    pub fn for_account(mut self) -> Self {
+        self.account_wide = true;
+        self
+    }
+
+    /// Whether it acts for its whole account: an app, or an `admin` or `owner` user. Otherwise
+    /// (a `member`) it schedules as itself, joins as itself and changes only meetings it hosts.
+    pub fn acts_for_account(&self) -> bool {
+        self.kind == PrincipalKind::App || self.account_wide
     }
 
     /// Whether this principal is an app.

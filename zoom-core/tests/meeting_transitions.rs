@@ -112,6 +112,24 @@ fn a_user_schedules_as_itself() {
         .then_invalid("host_id");
 }
 
+/// An `admin` or `owner` user acts for the whole account like an app: it names the host, the
+/// joiner, and changes meetings it does not host.
+#[test]
+fn an_account_wide_user_acts_for_the_account() {
+    MeetingTest::given_nothing()
+        .as_principal(other_user().for_account())
+        .when(MeetingCommand::Schedule(schedule()))
+        .then_state(|m| assert_eq!(m.host_id.as_str(), "alice"));
+    MeetingTest::given(vec![scheduled()])
+        .as_principal(other_user().for_account())
+        .when(MeetingCommand::Cancel)
+        .then_types(&["meeting.cancelled"]);
+    MeetingTest::given(vec![scheduled()])
+        .as_principal(other_user())
+        .when(MeetingCommand::Cancel)
+        .then_error("not_host");
+}
+
 /// An app schedules for the host it names, or for itself by default.
 #[test]
 fn an_app_schedules_for_the_named_host() {

@@ -128,6 +128,7 @@ impl AccessTokens {
             subject,
             kind: claims.kind,
             scopes,
+            account_wide: false,
         })
     }
 }

@@ -8,7 +8,7 @@ use super::state::*;
 use crate::clock::Entropy;
 use crate::error::DomainError;
 use crate::id::{MeetingId, Name, ParticipantId, RecordingId, TokenId, UserId};
-use crate::principal::{Principal, PrincipalKind};
+use crate::principal::Principal;
 
 /// What a decision may consult besides the state: the time, the caller and a source of fresh ids.
 pub struct Context<'a> {
@@ -135,7 +135,7 @@ fn authorize(meeting: &Meeting, command: &MeetingCommand, principal: &Principal)
     if meeting.account_id != principal.account_id {
         return Err(DomainError::not_found("meeting", &meeting.id));
     }
-    if command.needs_host_authority() && principal.kind == PrincipalKind::User && principal.subject != meeting.host_id {
+    if command.needs_host_authority() && !principal.acts_for_account() && principal.subject != meeting.host_id {
         return Err(DomainError::forbidden(
             "not_host",
             "only the meeting's host can do this",
@@ -157,11 +157,11 @@ pub fn visible(meeting: &Meeting, principal: &Principal) -> Result<(), DomainErr
 }
 
 fn schedule(id: &MeetingId, spec: &ScheduleMeeting, ctx: &Context<'_>) -> Result<Vec<MeetingEvent>, DomainError> {
-    let host_id = match (&spec.host_id, ctx.principal.kind) {
+    let host_id = match (&spec.host_id, ctx.principal.acts_for_account()) {
         (None, _) => ctx.principal.subject.clone(),
-        (Some(h), PrincipalKind::App) => Name::parse(h).map_err(|e| DomainError::invalid("host_id", e.to_string()))?,
-        (Some(h), PrincipalKind::User) if h == ctx.principal.subject.as_str() => ctx.principal.subject.clone(),
-        (Some(_), PrincipalKind::User) => {
+        (Some(h), true) => Name::parse(h).map_err(|e| DomainError::invalid("host_id", e.to_string()))?,
+        (Some(h), false) if h == ctx.principal.subject.as_str() => ctx.principal.subject.clone(),
+        (Some(_), false) => {
             return Err(DomainError::invalid(
                 "host_id",
                 "a user token always schedules as itself",
@@ -538,8 +538,8 @@ pub fn authorize_join(meeting: &Meeting, request: &JoinRequest, ctx: &Context<'_
     visible(meeting, principal)?;
     closed_for_joins(meeting)?;
     let guest = request.guest.unwrap_or(false);
-    let user: Option<UserId> = match principal.kind {
-        PrincipalKind::User => {
+    let user: Option<UserId> = match principal.acts_for_account() {
+        false => {
             if guest {
                 return Err(DomainError::invalid("guest", "a user token always joins as itself"));
             }
@@ -550,7 +550,7 @@ pub fn authorize_join(meeting: &Meeting, request: &JoinRequest, ctx: &Context<'_
                 _ => Some(principal.subject.clone()),
             }
         }
-        PrincipalKind::App => match (&request.user_id, guest) {
+        true => match (&request.user_id, guest) {
             (Some(_), true) => return Err(DomainError::invalid("guest", "give either user_id or guest, not both")),
             (Some(u), false) => Some(Name::parse(u).map_err(|e| DomainError::invalid("user_id", e.to_string()))?),
             (None, true) => None,

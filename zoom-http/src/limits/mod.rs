@@ -36,7 +36,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode
 use axum::response::{IntoResponse, Response};
 use futures::future::{BoxFuture, Either};
 use zoom_core::id::MeetingId;
-use zoom_core::principal::{Principal, PrincipalKind};
+use zoom_core::principal::Principal;
 
 pub use self::buckets::{Buckets, Decision, Rate};
 pub use self::category::{Category, RateLimits};
@@ -220,9 +220,10 @@ impl Enforcer {
                 )
                 .into_response()
             })?;
-            let host = match principal.kind {
-                PrincipalKind::App => serde_json::from_slice::<HostOnly>(&bytes).ok().and_then(|b| b.host_id),
-                PrincipalKind::User => None,
+            let host = if principal.acts_for_account() {
+                serde_json::from_slice::<HostOnly>(&bytes).ok().and_then(|b| b.host_id)
+            } else {
+                None
             }
             .unwrap_or_else(|| principal.subject.as_str().to_owned());
             (Some(host), Request::from_parts(parts, Body::from(bytes)))
