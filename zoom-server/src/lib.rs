@@ -5,13 +5,16 @@
 //! - [`config`]: flags and environment variables, and what they parse into.
 //! - [`apps`]: registered OAuth clients, kept in the log.
 //! - [`tokens`]: EdDSA access tokens and the [`tokens::TokenIssuer`] seam.
-//! - [`oauth`]: `POST /oauth/token` (client credentials), with [`throttle`] for failed attempts.
+//! - [`oauth`]: the authorization server: `POST /oauth/token` (with [`throttle`] for failed
+//!   attempts), the metadata, and the browser's authorize, login and consent pages.
 //! - [`serve`]: the accept loop with the connection timeouts and caps.
 //! - [`keys`]: the scheduled rotation of the join-token key.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
 //! Routes: everything of `zoom_http::router` (the identity routes over [`Server::directory`]
-//! included) plus `POST /oauth/token`.
+//! included) plus those of [`oauth::routes`]: `POST /oauth/token`,
+//! `GET /.well-known/oauth-authorization-server`, `GET /oauth/jwks`, `GET`/`POST /oauth/authorize`,
+//! `POST /oauth/login` and `POST /oauth/logout`.
 //! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
 
 pub mod apps;
@@ -126,6 +129,18 @@ pub struct Server {
     pub join_key_rotation: std::time::Duration,
     /// Failed `/oauth/token` authentications, shared by every router of this server.
     pub throttle: Arc<throttle::FailureThrottle>,
+    /// Who an email and a password name at `POST /oauth/login`: [`Server::directory`] by
+    /// default; an embedder replaces it with its own identity provider before building the
+    /// router.
+    pub login: Arc<dyn zoom_auth::Login>,
+    /// Failed `/oauth/login` attempts, per login name and per address
+    /// ([`oauth::login::login_throttle`] by default), shared by every router of this server.
+    pub login_throttle: Arc<throttle::FailureThrottle>,
+    /// The access-token public keys as a JWK Set, served at `/oauth/jwks`. The access key ring
+    /// does not rotate while the server runs, so it is read once at start.
+    pub access_jwks: Arc<serde_json::Value>,
+    /// The random source of session ids and CSRF secrets.
+    pub entropy: Arc<dyn Entropy>,
     /// Warnings about the configuration (signing keys in plaintext), for `main` to log once.
     pub warnings: Vec<String>,
     /// "The log has grown": notified by every write of this server's routers and, on
@@ -285,7 +300,13 @@ impl Server {
                 .await?;
         }
         let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
-        let tokens = Arc::new(AccessTokens::new(access_ring, public_url.clone(), clock, entropy));
+        let access_jwks = Arc::new(access_ring.jwks());
+        let tokens = Arc::new(AccessTokens::new(
+            access_ring,
+            public_url.clone(),
+            clock,
+            entropy.clone(),
+        ));
         let webhooks = zoom_webhooks::WorkerConfig {
             retry_schedule: schedule,
             allow,
@@ -305,6 +326,7 @@ impl Server {
         Ok(Self {
             engine,
             apps,
+            login: Arc::new(directory.clone()),
             directory,
             tokens,
             bootstrap: outcome,
@@ -315,6 +337,9 @@ impl Server {
             connections,
             join_key_rotation,
             throttle: Arc::new(throttle::FailureThrottle::default()),
+            login_throttle: Arc::new(oauth::login::login_throttle()),
+            access_jwks,
+            entropy,
             warnings,
             commits,
             commit_listener,
@@ -343,6 +368,12 @@ impl Server {
             bearer: bearer.clone(),
             issuer: self.tokens.clone(),
             throttle: self.throttle.clone(),
+            public_url: self.public_url.clone(),
+            tokens: self.tokens.clone(),
+            login: self.login.clone(),
+            login_throttle: self.login_throttle.clone(),
+            access_jwks: self.access_jwks.clone(),
+            entropy: self.entropy.clone(),
         };
         let token_route = oauth::routes(oauth);
         // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
