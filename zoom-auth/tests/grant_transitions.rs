@@ -225,3 +225,40 @@ fn who_may_revoke() {
     as_(Principal::app(name("globex"), name("adm"), [Scope::Admin])).then_error("not_found");
     as_(Principal::app(name("acme"), name("reader"), [Scope::UserRead])).then_error("insufficient_scope");
 }
+
+/// The pointer moves only from the grant the caller read: a consent that lost a race is told
+/// to retry; pointing where it already points is a no-op.
+#[test]
+fn the_pointer_moves_only_from_what_was_read() {
+    use zoom_auth::grant::key::{GrantKey, GrantKeyCommand, GrantKeyEvent, GrantKeySet, GrantKeys};
+    let key = GrantKey {
+        account_id: name("acme"),
+        user_id: name("alice"),
+        client_id: name("cal"),
+    };
+    let set = |grant: &str| {
+        GrantKeyEvent::Set(GrantKeySet {
+            account_id: name("acme"),
+            user_id: name("alice"),
+            client_id: name("cal"),
+            grant_id: name(grant),
+            at: t0(),
+        })
+    };
+    let point = |grant: &str, replaces: Option<&str>| GrantKeyCommand::Point {
+        grant_id: name(grant),
+        replaces: replaces.map(name),
+    };
+    let test = |given| AggregateTest::of(GrantKeys, key.clone(), given).as_system();
+    test(vec![]).when(point("grt_a", None)).then_types(&["grant.key_set"]);
+    test(vec![set("grt_a")])
+        .when(point("grt_b", None))
+        .then_error("grant_changed");
+    test(vec![set("grt_a")])
+        .when(point("grt_b", Some("grt_c")))
+        .then_error("grant_changed");
+    test(vec![set("grt_a")])
+        .when(point("grt_b", Some("grt_a")))
+        .then_fold(|s| assert_eq!(s.as_ref().unwrap().grant_id.as_str(), "grt_b"));
+    test(vec![set("grt_a")]).when(point("grt_a", None)).then_nothing();
+}
