@@ -276,6 +276,7 @@ async fn a_malformed_challenge_is_refused() {
         let reason = assert_invalid_grant(w.d.authorize(r).await);
         assert!(reason.contains("code_challenge"), "{reason}");
     }
+    assert!(w.listed(&admin_of("acme")).await.is_empty(), "no grant was made");
 }
 
 /// A code used twice revokes its grant: the refresh token of the first use stops too.
