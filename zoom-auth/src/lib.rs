@@ -1,6 +1,8 @@
-//! The identity domain: accounts, users and apps (OAuth clients), kept in zoom-core's log and
+//! The identity domain: accounts, users, apps (OAuth clients) and grants (what a user allowed
+//! an app, with its authorization codes and refresh tokens), kept in zoom-core's log and
 //! changed only through its runner, like meetings. It knows no HTTP: its REST routes
-//! (`/v1/accounts`, `/v1/users`, `/v1/apps`) are zoom-http's, over [`Directory`].
+//! (`/v1/accounts`, `/v1/users`, `/v1/apps`, `/v1/authorizations`) are zoom-http's and its
+//! OAuth 2 endpoints the server's, over [`Directory`].
 //!
 //! Its events are zoom-core's `Event::External`: zoom-core stores them without knowing them,
 //! and each aggregate here decodes its own types strictly.
@@ -10,8 +12,15 @@
 //! - [`user`]: the users of an account (one stream per account, for the owner rules) and the
 //!   server-wide email claim.
 //! - [`app`]: the app aggregate (OAuth clients), with the redirect-URI rules.
-//! - [`password`]: Argon2id password hashes; [`secret`]: client secrets, kept as SHA-256.
-//! - [`directory`]: [`Directory`], the service that runs the commands and answers the queries.
+//! - [`grant`]: the grant aggregate (one stream per grant, `sys_grant_{grant_id}`): single-use
+//!   authorization codes bound to a PKCE `S256` challenge, rotating refresh-token families with
+//!   reuse detection, revocation; the pointer that keeps one grant per user and app; the text
+//!   of codes and tokens, which names their grant so a redemption reads one stream.
+//! - [`password`]: Argon2id password hashes; [`secret`]: client secrets, kept as SHA-256 (codes
+//!   and refresh tokens are kept the same way).
+//! - [`directory`]: [`Directory`], the service that runs the commands and answers the queries
+//!   (the OAuth 2 grants included: [`Directory::authorize`], [`Directory::redeem_code`],
+//!   [`Directory::refresh`]).
 //! - [`login`]: the [`Login`] seam and its default on the directory.
 //! - [`ids`]: generated ids and stream names; `stored`: the external-event encoding.
 //!

@@ -1,4 +1,4 @@
-//! The stored JSON of every identity event type is pinned by golden files in `tests/golden/`,
+//! The stored JSON of every identity event type (accounts, users, apps, grants) is pinned by golden files in `tests/golden/`,
 //! and docs/events.md has a section for each whose example decodes as that type.
 
 #![allow(clippy::unwrap_used)]
@@ -9,6 +9,11 @@ use zoom_auth::account::event::{AccountCreated, AccountRenamed, AccountStatusCha
 use zoom_auth::account::{AccountEvent, Accounts};
 use zoom_auth::app::event::{AppCreated, AppDisabled, AppRegistered, AppSecretRotated, AppUpdated};
 use zoom_auth::app::{AppEvent, AppKind, Apps};
+use zoom_auth::grant::event::{
+    GrantCodeIssued, GrantCodeRedeemed, GrantCreated, GrantRefreshTokenIssued, GrantRevoked, GrantScopesExtended,
+};
+use zoom_auth::grant::key::{GrantKeyEvent, GrantKeySet, GrantKeys};
+use zoom_auth::grant::{GrantEvent, Grants, RevokeReason};
 use zoom_auth::password::PasswordHash;
 use zoom_auth::secret::SecretHash;
 use zoom_auth::user::email::{EmailClaim, EmailClaims, EmailEvent, EmailReleased};
@@ -36,6 +41,7 @@ fn samples() -> Vec<(Event, Decodes)> {
     }
     let acme = || name("acme");
     let alice = || name("alice");
+    let grant = || name("grt_4d2rx0ad8e6d2cmvd5ns6wbjmg");
     vec![
         (
             Accounts::widen(&AccountEvent::Created(AccountCreated {
@@ -184,6 +190,78 @@ fn samples() -> Vec<(Event, Decodes)> {
             })),
             ok::<Apps>,
         ),
+        (
+            Grants::widen(&GrantEvent::Created(GrantCreated {
+                grant_id: grant(),
+                account_id: acme(),
+                user_id: alice(),
+                client_id: name("app_1"),
+                scopes: vec![Scope::MeetingRead, Scope::MeetingWrite],
+                created_at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            Grants::widen(&GrantEvent::ScopesExtended(GrantScopesExtended {
+                grant_id: grant(),
+                scopes: vec![Scope::MeetingRead, Scope::MeetingWrite, Scope::UserRead],
+                at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            Grants::widen(&GrantEvent::CodeIssued(GrantCodeIssued {
+                grant_id: grant(),
+                code: 1,
+                code_sha256: SecretHash::of("code secret part"),
+                client_id: name("app_1"),
+                redirect_uri: "https://cal.example/callback".into(),
+                code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+                scopes: vec![Scope::MeetingRead],
+                expires_at: t0() + chrono::Duration::minutes(5),
+                at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            Grants::widen(&GrantEvent::CodeRedeemed(GrantCodeRedeemed {
+                grant_id: grant(),
+                code: 1,
+                at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            Grants::widen(&GrantEvent::RefreshTokenIssued(GrantRefreshTokenIssued {
+                grant_id: grant(),
+                family: 1,
+                generation: 2,
+                refresh_sha256: SecretHash::of("refresh secret part"),
+                client_id: name("app_1"),
+                scopes: vec![Scope::MeetingRead],
+                expires_at: t0() + chrono::Duration::days(30),
+                at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            Grants::widen(&GrantEvent::Revoked(GrantRevoked {
+                grant_id: grant(),
+                reason: RevokeReason::RefreshTokenReused,
+                at: t0(),
+            })),
+            ok::<Grants>,
+        ),
+        (
+            GrantKeys::widen(&GrantKeyEvent::Set(GrantKeySet {
+                account_id: acme(),
+                user_id: alice(),
+                client_id: name("app_1"),
+                grant_id: grant(),
+                at: t0(),
+            })),
+            ok::<GrantKeys>,
+        ),
     ]
 }
 
@@ -224,6 +302,8 @@ fn stored_form_matches_the_golden_files() {
         zoom_auth::user::event::EVENT_TYPES,
         zoom_auth::user::email::EVENT_TYPES,
         zoom_auth::app::event::EVENT_TYPES,
+        zoom_auth::grant::event::EVENT_TYPES,
+        zoom_auth::grant::key::EVENT_TYPES,
     ]
     .concat()
     .into_iter()

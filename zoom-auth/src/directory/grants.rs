@@ -1,6 +1,7 @@
 //! The OAuth 2 authorizations of a [`Directory`] (DESIGN 12): the consent that records a grant
 //! and issues a code, the `authorization_code` and `refresh_token` grants, RFC 7009 revocation
-//! and RFC 7662 introspection of refresh tokens, and `/v1/authorizations`.
+//! and RFC 7662 introspection of refresh tokens (`authorizations` lists and revokes them as
+//! resources).
 //!
 //! A user holds one grant per app. A second consent while it is active extends its scopes; after
 //! a revocation it makes a new grant (a new id), so no access token of the revoked one, which
@@ -12,17 +13,16 @@
 
 use chrono::{DateTime, Utc};
 use zoom_core::DomainError;
-use zoom_core::engine::{EngineError, Page, PageRequest, index_page};
+use zoom_core::engine::EngineError;
 use zoom_core::id::{AccountId, Name, UserId};
-use zoom_core::principal::{Principal, PrincipalKind, Scope};
-use zoom_core::store::IndexQuery;
+use zoom_core::principal::Scope;
 
-use super::{Directory, not_found, require_any};
+use super::Directory;
 use crate::account::{Account, AccountStatus};
 use crate::app::{App, AppKind, AppStatus, redirect};
-use crate::grant::aggregate::ACTIVE_KIND;
 use crate::grant::decide::{INVALID_GRANT, normalized};
 use crate::grant::key::{GrantKey, GrantKeyCommand};
+use crate::grant::pkce;
 use crate::grant::token::{CodeRef, RefreshRef, new_secret};
 use crate::grant::{
     CODE_LIFETIME_SECS, Consent, Grant, GrantCommand, GrantState, GrantStatus, NewCode, REFRESH_LIFETIME_SECS,
@@ -33,9 +33,6 @@ use crate::user::{Role, User, UserStatus};
 
 /// How many times a consent retries when another consent of the same user and app won a race.
 const CONSENT_ATTEMPTS: usize = 4;
-
-/// How many grants a revocation sweep (a user deactivated, an app disabled) reads at once.
-const SWEEP_BATCH: usize = 200;
 
 /// A consent to record (the consent page's Allow).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +210,13 @@ impl Directory {
         }
         if self.active_account(&app.account_id).await?.is_none() {
             return Err(unauthorized_client("the app's account is disabled"));
+        }
+        // Checked again by the grant's decision; here too, so that a refused consent leaves
+        // no pointer at a grant it could not create.
+        if !pkce::is_challenge(&request.code_challenge) {
+            return Err(invalid_grant(
+                "code_challenge must be an S256 challenge: 43 base64url characters",
+            ));
         }
         let scopes = normalized(&request.scopes);
         if scopes.is_empty() {
@@ -528,83 +532,6 @@ impl Directory {
         }
     }
 
-    /// The active grants of the caller's account, in creation order (`GET /v1/authorizations`,
-    /// `user_id` and `client_id` filters): `admin` sees the account's; a user principal sees
-    /// only its own (another user's filter gives an empty list).
-    ///
-    /// # Errors
-    /// `InsufficientScope` (an app without `admin`), `Invalid` page, `InvalidCursor`, a store
-    /// failure.
-    pub async fn authorizations(
-        &self,
-        principal: &Principal,
-        user_id: Option<&UserId>,
-        client_id: Option<&Name>,
-        page: &PageRequest,
-    ) -> Result<Page<Grant>, EngineError> {
-        let user = match principal.kind {
-            PrincipalKind::User => {
-                if user_id.is_some_and(|u| u != &principal.subject) {
-                    return Ok(Page {
-                        items: vec![],
-                        next_cursor: None,
-                    });
-                }
-                Some(&principal.subject)
-            }
-            PrincipalKind::App => {
-                require_any(principal, &[Scope::Admin])?;
-                user_id
-            }
-        };
-        let query = IndexQuery {
-            kind: ACTIVE_KIND.into(),
-            account_id: Some(principal.account_id.clone()),
-            owner: user.map(|u| u.as_str().to_owned()),
-            state: client_id.map(|c| c.as_str().to_owned()),
-            ..IndexQuery::default()
-        };
-        let filters = [user.map(Name::as_str), client_id.map(Name::as_str)];
-        let rows = index_page(
-            self.store.as_ref(),
-            "authorizations",
-            principal.account_id.as_str(),
-            &filters,
-            query,
-            page,
-        )
-        .await?;
-        let mut items = Vec::with_capacity(rows.items.len());
-        for row in rows.items {
-            if let Some(s) = self.grants.read_stream(&row.stream_id).await? {
-                items.push(s.grant);
-            }
-        }
-        Ok(Page {
-            items,
-            next_cursor: rows.next_cursor,
-        })
-    }
-
-    /// Revokes a grant (`DELETE /v1/authorizations/{id}`): `admin`, or the user it belongs to.
-    /// Another account's (or, for a user, another user's) is `NotFound`. Revoking a revoked
-    /// grant changes nothing.
-    ///
-    /// # Errors
-    /// `NotFound`, `InsufficientScope` (an app without `admin`), a store failure.
-    pub async fn revoke_authorization(&self, principal: &Principal, id: &Name) -> Result<Grant, EngineError> {
-        let command = GrantCommand::Revoke { reason: None };
-        let done = match self.grants.execute(Some(id), Some(principal), &command, None).await {
-            Err(EngineError::Domain(DomainError::Invalid { .. })) => {
-                return Err(not_found("authorization", id.as_str()));
-            }
-            other => other?,
-        };
-        done.state
-            .map(|s| s.grant)
-            .ok_or_else(|| not_found("authorization", id.as_str()))
-    }
-
     /// The scopes a user token of a grant may hold, by the user's role (DESIGN 11): a `member`
     /// never holds `admin`, `platform` or `media`; an `admin` or `owner` keeps the grant's
     /// scopes but `platform`. Sorted, without repeats.
@@ -617,32 +544,5 @@ impl Directory {
             .into_iter()
             .filter(|s| !barred.contains(s))
             .collect()
-    }
-
-    /// Revokes every active grant the index query names (a user's, an app's), for `reason`.
-    /// Each revocation is its own append; a failure stops the sweep (the token checks refuse a
-    /// deactivated user or a disabled app anyway).
-    pub(super) async fn revoke_grants(&self, mut query: IndexQuery, reason: RevokeReason) -> Result<(), EngineError> {
-        query.kind = ACTIVE_KIND.into();
-        query.limit = SWEEP_BATCH;
-        let command = GrantCommand::Revoke { reason: Some(reason) };
-        loop {
-            let rows = self.store.query_index(&query).await?;
-            for row in &rows {
-                let Some(id) = row
-                    .stream_id
-                    .as_str()
-                    .strip_prefix("sys_grant_")
-                    .and_then(|id| Name::parse(id).ok())
-                else {
-                    continue;
-                };
-                self.grants.execute(Some(&id), None, &command, None).await?;
-            }
-            match rows.last() {
-                Some(last) if rows.len() == SWEEP_BATCH => query.after_seq = last.seq,
-                _ => return Ok(()),
-            }
-        }
     }
 }

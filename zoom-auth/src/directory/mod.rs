@@ -7,10 +7,12 @@
 //! - `accounts`: accounts, and an account with its admin app.
 //! - `users`: users and the server-wide email claim.
 //! - `apps`: apps (OAuth clients) and client authentication.
-//! - `grants`: OAuth 2 authorizations: consent, codes, refresh tokens, revocation, lists.
+//! - `grants`: OAuth 2 grants: consent, codes, refresh tokens, RFC 7009 and 7662.
+//! - `authorizations`: grants as resources (list, revoke) and the revocation sweeps.
 
 mod accounts;
 mod apps;
+mod authorizations;
 mod grants;
 mod users;
 
