@@ -286,6 +286,42 @@ fn the_hosts_join_starts_the_meeting() {
         });
 }
 
+/// The platform's media credential serves every account at the media seam; another account's
+/// plain media credential finds nothing, and the platform credential is no wider off the seam.
+#[test]
+fn the_platform_media_credential_serves_every_account() {
+    use zoom_core::id::Name;
+    use zoom_core::principal::{Principal, Scope};
+    let platform_sfu = Principal::app(
+        Name::parse("default").unwrap(),
+        Name::parse("sfu").unwrap(),
+        [Scope::Media, Scope::Platform],
+    );
+    let other_sfu = Principal::app(
+        Name::parse("globex").unwrap(),
+        Name::parse("sfu").unwrap(),
+        [Scope::Media],
+    );
+    MeetingTest::given(vec![scheduled()])
+        .as_principal(platform_sfu.clone())
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 1),
+        })
+        .then_types(&["meeting.started", "participant.joined"]);
+    MeetingTest::given(vec![scheduled()])
+        .as_principal(other_sfu)
+        .when(MeetingCommand::Redeem {
+            claims: claims("alice", "host", 1),
+        })
+        .then_error("not_found");
+    let mut admin = platform_sfu;
+    admin.scopes.insert(Scope::MeetingWrite);
+    MeetingTest::given(vec![scheduled()])
+        .as_principal(admin)
+        .when(MeetingCommand::Cancel)
+        .then_error("not_found");
+}
+
 /// An attendee cannot start the meeting unless join-before-host is allowed.
 #[test]
 fn an_attendee_waits_for_the_host_unless_allowed() {

@@ -8,7 +8,7 @@ use super::state::*;
 use crate::clock::Entropy;
 use crate::error::DomainError;
 use crate::id::{MeetingId, Name, ParticipantId, RecordingId, TokenId, UserId};
-use crate::principal::Principal;
+use crate::principal::{Principal, Scope};
 
 /// What a decision may consult besides the state: the time, the caller and a source of fresh ids.
 pub struct Context<'a> {
@@ -130,9 +130,12 @@ fn unreachable_schedule() -> Result<Vec<MeetingEvent>, DomainError> {
     Err(DomainError::conflict("already_exists", "meeting already exists"))
 }
 
-/// Another account's meeting does not exist for this principal; a user changes only what it hosts.
+/// Another account's meeting does not exist for this principal, except to the platform's media
+/// credential at the media seam (one SFU serves every account); a user changes only what it hosts.
 fn authorize(meeting: &Meeting, command: &MeetingCommand, principal: &Principal) -> Result<(), DomainError> {
-    if meeting.account_id != principal.account_id {
+    let media_seam = !command.needs_host_authority();
+    let serves_every_account = media_seam && principal.has(Scope::Platform) && principal.has(Scope::Media);
+    if meeting.account_id != principal.account_id && !serves_every_account {
         return Err(DomainError::not_found("meeting", &meeting.id));
     }
     if command.needs_host_authority() && !principal.acts_for_account() && principal.subject != meeting.host_id {
@@ -532,8 +535,8 @@ pub struct JoinGrant {
 /// a removed user or a meeting not yet joinable, `Invalid` for a malformed request.
 pub fn authorize_join(meeting: &Meeting, request: &JoinRequest, ctx: &Context<'_>) -> Result<JoinGrant, DomainError> {
     let principal = ctx.principal;
-    if !principal.has(crate::principal::Scope::MeetingJoin) {
-        return Err(DomainError::InsufficientScope(crate::principal::Scope::MeetingJoin));
+    if !principal.has(Scope::MeetingJoin) {
+        return Err(DomainError::InsufficientScope(Scope::MeetingJoin));
     }
     visible(meeting, principal)?;
     closed_for_joins(meeting)?;
