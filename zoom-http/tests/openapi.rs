@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every (method, path) of docs/api.md, as written there.
-const ROUTES: [(&str, &str); 54] = [
+const ROUTES: [(&str, &str); 59] = [
     ("post", "/v1/meetings"),
     ("get", "/v1/meetings"),
     ("get", "/v1/meetings/{id}"),
