@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: flags and environment variables, and what they parse into.
-//! - [`apps`]: registered OAuth clients, kept in the log.
+//! - [`apps`]: the client-id rule.
 //! - [`tokens`]: EdDSA access tokens and the [`tokens::TokenIssuer`] seam.
 //! - [`oauth`]: the authorization server: `POST /oauth/token` (with [`throttle`] for failed
 //!   attempts), the metadata, and the browser's authorize, login and consent pages.
@@ -39,7 +39,6 @@ use zoom_core::principal::Scope;
 use zoom_core::store::Store;
 use zoom_core::system::{ACCESS_KEYS_STREAM, FILE_KEYS_STREAM, JOIN_KEYS_STREAM};
 
-use crate::apps::Apps;
 use crate::bearer::BearerTokens;
 use crate::config::{Args, Bootstrap, ConfigError, StoreSpec};
 use crate::oauth::OAuth;
@@ -57,9 +56,6 @@ pub enum StartError {
     /// The engine could not load its keys.
     #[error("engine: {0}")]
     Engine(#[from] zoom_core::engine::EngineError),
-    /// The app registry failed.
-    #[error("{0}")]
-    Apps(#[from] apps::AppError),
     /// The store's sealed signing keys do not open: a wrong secret key, none given, or an altered
     /// value. The server refuses to start.
     #[error(
@@ -105,8 +101,6 @@ pub enum BootstrapOutcome {
 pub struct Server {
     /// The engine.
     pub engine: Arc<Engine>,
-    /// The registered apps.
-    pub apps: Apps,
     /// Accounts, users and apps (zoom-auth), behind `/v1/accounts`, `/v1/users` and
     /// `/v1/apps`, and asked by the token endpoint and the bearer-token check whether an
     /// account or app is disabled.
@@ -280,12 +274,6 @@ impl Server {
                 .await
                 .map_err(key_error)?,
         );
-        let apps = Apps::new(
-            store.clone(),
-            clock.clone(),
-            entropy.clone(),
-            bootstrap.account_id.clone(),
-        );
         let directory = zoom_auth::Directory::new(
             store,
             clock.clone(),
@@ -299,7 +287,7 @@ impl Server {
                 .create_account(None, Some(&bootstrap.account_id), "Platform", None)
                 .await?;
         }
-        let outcome = run_bootstrap(&apps, bootstrap, empty).await?;
+        let outcome = run_bootstrap(&directory, bootstrap, empty).await?;
         let access_jwks = Arc::new(access_ring.jwks());
         let tokens = Arc::new(AccessTokens::new(
             access_ring,
@@ -325,7 +313,6 @@ impl Server {
         };
         Ok(Self {
             engine,
-            apps,
             login: Arc::new(directory.clone()),
             directory,
             tokens,
@@ -390,10 +377,15 @@ impl Server {
 /// for at most this much longer.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-async fn run_bootstrap(apps: &Apps, bootstrap: &Bootstrap, empty: bool) -> Result<BootstrapOutcome, StartError> {
+async fn run_bootstrap(
+    directory: &zoom_auth::Directory,
+    bootstrap: &Bootstrap,
+    empty: bool,
+) -> Result<BootstrapOutcome, StartError> {
     let all: Vec<Scope> = Scope::ALL.to_vec();
     if let Some((client_id, secret)) = &bootstrap.credentials {
-        apps.register(client_id, &bootstrap.account_id, "Bootstrap admin", secret, &all)
+        directory
+            .register_app(client_id, &bootstrap.account_id, "Bootstrap admin", secret, &all)
             .await?;
         return Ok(BootstrapOutcome::FromEnvironment {
             client_id: client_id.to_string(),
@@ -402,9 +394,10 @@ async fn run_bootstrap(apps: &Apps, bootstrap: &Bootstrap, empty: bool) -> Resul
     if !empty {
         return Ok(BootstrapOutcome::Existing);
     }
-    let secret = apps.new_secret();
+    let secret = directory.new_client_secret();
     let client_id = apps::parse_client_id("admin").ok_or_else(|| StartError::Store("bad built-in client id".into()))?;
-    apps.register(&client_id, &bootstrap.account_id, "Bootstrap admin", &secret, &all)
+    directory
+        .register_app(&client_id, &bootstrap.account_id, "Bootstrap admin", &secret, &all)
         .await?;
     Ok(BootstrapOutcome::Created {
         client_id: client_id.to_string(),

@@ -79,6 +79,42 @@ impl Directory {
         Ok(AppWithSecret { app, client_secret })
     }
 
+    /// Registers the server's own app under a given client id and secret (the bootstrap's
+    /// `ZOOM_BOOTSTRAP_CLIENT_ID` and `ZOOM_BOOTSTRAP_CLIENT_SECRET`), as a server app: or
+    /// registers it again, a new secret or new scopes replacing the old ones. Registering the
+    /// same app with the same secret, account and scopes again writes nothing.
+    ///
+    /// # Errors
+    /// `Invalid` fields, a store failure.
+    pub async fn register_app(
+        &self,
+        client_id: &Name,
+        account_id: &AccountId,
+        name: &str,
+        secret: &str,
+        scopes: &[Scope],
+    ) -> Result<App, EngineError> {
+        let command = AppCommand::Register(NewApp {
+            account_id: account_id.clone(),
+            name: name.to_owned(),
+            kind: AppKind::Server,
+            redirect_uris: vec![],
+            scopes: scopes.to_vec(),
+            published: false,
+            public: false,
+            secret: Some(SecretHash::of(secret)),
+        });
+        let done = self.apps.execute(Some(client_id), None, &command, None).await?;
+        done.state
+            .map(|s| s.app)
+            .ok_or_else(|| not_found("app", client_id.as_str()))
+    }
+
+    /// A new client secret (`zsec_…`, 256 bits), for an app the caller registers itself.
+    pub fn new_client_secret(&self) -> String {
+        new_secret(self.entropy.as_ref())
+    }
+
     /// An app of the caller's account (`GET /v1/apps/{client_id}`; `admin`).
     ///
     /// # Errors
