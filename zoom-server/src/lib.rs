@@ -350,9 +350,17 @@ impl Server {
             api.directory = Some(self.directory.clone());
         }
         let bearer = Arc::new(BearerTokens::new(self.tokens.clone(), self.directory.clone()));
+        // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
+        // every call, so accepted tokens are remembered briefly (refusals never are).
+        let auth: Arc<dyn zoom_http::Authenticator> = Arc::new(zoom_http::CachingAuthenticator::new(
+            bearer.clone(),
+            AUTH_CACHE_TTL,
+            100_000,
+        ));
         let oauth = OAuth {
             directory: self.directory.clone(),
-            bearer: bearer.clone(),
+            bearer,
+            auth: auth.clone(),
             issuer: self.tokens.clone(),
             throttle: self.throttle.clone(),
             public_url: self.public_url.clone(),
@@ -363,10 +371,6 @@ impl Server {
             entropy: self.entropy.clone(),
         };
         let token_route = oauth::routes(oauth);
-        // Verifying an Ed25519 JWT costs more than a whole read; a client sends the same token on
-        // every call, so accepted tokens are remembered briefly (refusals never are).
-        let auth: Arc<dyn zoom_http::Authenticator> =
-            Arc::new(zoom_http::CachingAuthenticator::new(bearer, AUTH_CACHE_TTL, 100_000));
         // Merged inside zoom-http's layers, so token answers carry `x-request-id` and a wrong
         // method on `/oauth/token` is a problem with `Allow` like on every other route.
         zoom_http::router_with(self.engine.clone(), auth, api, token_route)

@@ -352,9 +352,20 @@ async fn user_tokens_stop_with_what_they_stand_on() {
         .exchange(&w.code("carol", Role::Member, &[Scope::MeetingRead]).await)
         .await;
     let refresh = t["refresh_token"].as_str().unwrap();
+    let access = token_of(&t);
+    assert_eq!(
+        w.api("GET", "/v1/meetings", &access, None).await.0,
+        200,
+        "now in the auth cache"
+    );
     let (status, _) = w.post_form("/oauth/revoke", &[("token", refresh)], w.client()).await;
     assert_eq!(status, 200);
     assert_eq!(error(&w.refresh(refresh).await), (400, "invalid_grant"));
+    assert_eq!(
+        w.api("GET", "/v1/meetings", &access, None).await.0,
+        401,
+        "this process's cache forgot the grant's tokens"
+    );
     let (status, _) = w.post_form("/oauth/revoke", &[("token", "nonsense")], w.client()).await;
     assert_eq!(status, 200, "whatever the token");
 

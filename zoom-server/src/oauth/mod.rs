@@ -43,6 +43,8 @@ pub struct OAuth {
     pub directory: zoom_auth::Directory,
     /// Checks access tokens for introspection, as the API's bearer check does.
     pub bearer: Arc<crate::bearer::BearerTokens>,
+    /// The API's authenticator, told to forget the tokens of what a revocation stops.
+    pub auth: Arc<dyn zoom_http::Authenticator>,
     /// Issues the tokens.
     pub issuer: Arc<dyn TokenIssuer>,
     /// Counts failed client authentications.

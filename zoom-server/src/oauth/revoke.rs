@@ -1,7 +1,8 @@
 //! `POST /oauth/revoke` (RFC 7009): the authenticated client revokes one of its tokens.
 //!
 //! - A refresh token revokes its authorization (grant): every refresh token of it stops at
-//!   once, its access tokens within the API's auth-cache lifetime.
+//!   once, its access tokens at once in this process (its auth cache forgets the user's) and
+//!   within the cache's lifetime in others.
 //! - A user access token does the same to its authorization.
 //! - An app (client-credentials) access token cannot be revoked one by one: it lives an hour;
 //!   rotate the app's secret or disable the app to stop all of them.
@@ -39,12 +40,18 @@ pub async fn revoke(State(oauth): State<OAuth>, request: axum::extract::Request)
 async fn revoke_token(oauth: &OAuth, request: &FormRequest) -> Result<(), OAuthError> {
     let app = authenticate(oauth, request).await?;
     let token = request.form.require("token")?;
-    if oauth
+    let refresh_of = oauth
         .directory
-        .revoke_refresh_token(&app.client_id, token)
+        .introspect_refresh_token(&app.client_id, token)
         .await
-        .map_err(store_error)?
-    {
+        .map_err(store_error)?;
+    if let Some((grant, _)) = refresh_of {
+        oauth
+            .directory
+            .revoke_refresh_token(&app.client_id, token)
+            .await
+            .map_err(store_error)?;
+        oauth.auth.forget(&grant.account_id, Some(&grant.user_id));
         return Ok(());
     }
     let Ok((verified, principal)) = oauth.bearer.check(token).await else {
@@ -57,6 +64,7 @@ async fn revoke_token(oauth: &OAuth, request: &FormRequest) -> Result<(), OAuthE
             Ok(_) | Err(EngineError::Domain(_)) => {}
             Err(e) => return Err(store_error(e)),
         }
+        oauth.auth.forget(&principal.account_id, Some(&principal.subject));
     }
     Ok(())
 }
