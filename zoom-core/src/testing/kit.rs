@@ -57,7 +57,13 @@ pub fn other_user() -> Principal {
 
 /// An admin app of another account.
 pub fn foreign_app() -> Principal {
-    Principal::app(name("globex"), name("app_9"), Scope::ALL)
+    // A tenant's admin app: `platform` is the operator's alone (and would reach the media seam
+    // of every account).
+    Principal::app(
+        name("globex"),
+        name("app_9"),
+        Scope::ALL.into_iter().filter(|s| *s != Scope::Platform),
+    )
 }
 
 /// Event builders for `given`.
