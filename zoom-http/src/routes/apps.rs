@@ -135,7 +135,10 @@ pub(crate) async fn patch(
 /// (by other instances within their auth cache's lifetime). A repeat is a no-op.
 #[utoipa::path(delete, path = "/v1/apps/{client_id}", operation_id = "apps.disable", tag = "apps",
     params(AppPath),
-    responses((status = 204, description = "Disabled; still readable")),
+    responses(
+        (status = 204, description = "Disabled; still readable"),
+        (status = 409, description = "`cannot_disable_self`: an app cannot disable itself", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
     security(("oauth2" = ["admin"])))]
 pub(crate) async fn disable(
     State(api): State<Api>,

@@ -7,13 +7,29 @@ use super::OAuthError;
 /// The largest form accepted, in bytes.
 pub const MAX_FORM: usize = 64 * 1024;
 
+/// The parameters of the token, revocation and introspection requests.
+const KNOWN: &[&str] = &[
+    "grant_type",
+    "scope",
+    "account_id",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "token",
+    "token_type_hint",
+];
+
 /// A parsed `application/x-www-form-urlencoded` body whose parameters each appear once.
 #[derive(Debug, Default)]
 pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    /// Parses `body`; the content type must say it is a form, and no parameter may repeat
-    /// (RFC 6749 section 3.2).
+    /// Parses `body`; the content type must say it is a form, and none of the parameters the
+    /// endpoints know may repeat (RFC 6749 section 3.2). Others are ignored, repeated or not
+    /// (section 3.1: unrecognized parameters are ignored).
     pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -26,6 +42,9 @@ impl Form {
         }
         let mut form: Vec<(String, String)> = Vec::new();
         for (k, v) in url::form_urlencoded::parse(body) {
+            if !KNOWN.contains(&k.as_ref()) {
+                continue;
+            }
             if form.iter().any(|(seen, _)| *seen == k) {
                 return Err(OAuthError::invalid_request(format!("`{k}` is repeated")));
             }
