@@ -53,6 +53,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use zoom_core::Engine;
 use zoom_core::meeting::{MeetingCommand, ScheduleMeeting};
@@ -414,8 +415,25 @@ where
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
+/// The read buffer of each of the many clients of the latency figures. tungstenite zeroes the
+/// free part of its read buffer before every read (128 KiB by default), which for a thousand
+/// clients in one process was most of the clients' time: a whole-process profile showed
+/// `memset` and the kernel's page clearing on top of the clients' thread, on both sides of the
+/// comparison alike. A frame larger than this still arrives whole (the buffer grows for it).
+const CLIENT_READ_BUFFER: usize = 4 * 1024;
+
 /// A tokio-tungstenite client of `path` on `addr`, with the bearer token when there is one.
 async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws, String> {
+    connect_with(addr, path, token, None).await
+}
+
+/// [`connect`] with this WebSocket configuration (`None`: the library's defaults).
+async fn connect_with(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    config: Option<WebSocketConfig>,
+) -> Result<Ws, String> {
     let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .map_err(|e| e.to_string())?;
@@ -425,7 +443,7 @@ async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws
             .map_err(|_| "token header".to_owned())?;
         request.headers_mut().insert("authorization", value);
     }
-    let connecting = tokio_tungstenite::connect_async(request);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, config, false);
     match tokio::time::timeout(Duration::from_secs(10), connecting).await {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(e.to_string()),
@@ -433,10 +451,12 @@ async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws
     }
 }
 
-/// `n` clients of `path`, `OPENING` upgrades at a time; those that could not connect are counted.
+/// `n` clients of `path`, `OPENING` upgrades at a time, each with a read buffer of
+/// [`CLIENT_READ_BUFFER`]; those that could not connect are counted.
 async fn connect_many(addr: SocketAddr, path: &str, token: Option<&str>, n: usize) -> (Vec<Ws>, usize) {
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
     let results: Vec<_> = futures::stream::iter(0..n)
-        .map(|_| connect(addr, path, token))
+        .map(|_| connect_with(addr, path, token, Some(config)))
         .buffer_unordered(OPENING)
         .collect()
         .await;
@@ -654,13 +674,17 @@ fn idle_memory(n: usize, mode: Mode) -> Vec<Figure> {
 // ---- 2. commit-to-client latency ----
 
 /// The index `k` of a frame whose event is a meeting scheduled with topic `bench k`.
+///
+/// A search for the topic's member rather than a parse of the frame: each of the thousand
+/// clients does this for every frame on one thread before it reads the next, and parsing the
+/// whole frame into a `serde_json::Value` was a third of their work per frame (a profile of the
+/// run), delaying the clients after it on both sides of the comparison.
 fn topic_index(frame: &str) -> Option<usize> {
-    let v: Value = serde_json::from_str(frame).ok()?;
-    v["data"]["data"]["topic"]
-        .as_str()?
-        .strip_prefix("bench ")?
-        .parse()
-        .ok()
+    const MEMBER: &str = r#""topic":"bench "#;
+    let at = frame.find(MEMBER)? + MEMBER.len();
+    let digits = &frame[at..];
+    let end = digits.find('"')?;
+    digits[..end].parse().ok()
 }
 
 /// What one client saw: (k, arrival) for each frame, and the frames themselves when kept.
