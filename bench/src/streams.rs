@@ -29,11 +29,18 @@
 //!   tokio-tungstenite server sending the same frames (the same bytes) in a loop, one flush a
 //!   frame as axum's socket does. Alternating rounds, the median.
 //!
+//! - Across instances (only with `ZOOM_TEST_POSTGRES_URL`; a skipped figure otherwise): two
+//!   servers in this process on one fresh PostgreSQL schema (dropped at the end), each with its
+//!   own engine, pool, hub and commit listener; clients of `GET /v1/events` on B; commits through
+//!   A's engine, which B hears of only through NOTIFY, against the same commits made on B itself;
+//!   the note adds a bare NOTIFY-to-LISTEN round trip between two tokio-postgres connections.
+//!
 //! Every wait is bounded in time and every loop in count: a stream that stalls shows as missing
 //! deliveries in the note, not as a hang.
 //!
 //! Run: `cargo bench -p zoom-bench --bench streams` (`STREAMS_BENCH_IDLE`,
-//! `STREAMS_BENCH_CLIENTS`, `STREAMS_BENCH_EVENTS` change the sizes).
+//! `STREAMS_BENCH_CLIENTS`, `STREAMS_BENCH_EVENTS`, `STREAMS_BENCH_CROSS_CLIENTS` change the
+//! sizes).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +53,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use zoom_core::Engine;
 use zoom_core::meeting::{MeetingCommand, ScheduleMeeting};
@@ -89,10 +97,14 @@ delivery, against a tokio-tungstenite server forwarding a broadcast channel to t
 with the frames zoom-server sent (the floor);
 - throughput: one `GET /v1/events?after=` WebSocket reading a backlog of 50,000 events written \
 beforehand, against a tokio-tungstenite server sending the same frames; median of 3 alternating \
-rounds.
-
-The figures are what the per-stream polling of today costs; they are meant to be rerun once one \
-log reader per process feeds every stream.",
+rounds;
+- across instances (with `ZOOM_TEST_POSTGRES_URL` only, skipped otherwise): two servers in this \
+process on one fresh PostgreSQL schema, each with its own engine, pool, stream hub and `LISTEN`; \
+100 WebSocket clients of `GET /v1/events` on instance B; events committed through A's engine at \
+20/s (B learns of them only through PostgreSQL's NOTIFY), p99 from just before the commit to \
+each client, against the same commits made on B itself (the floor: the same store, hub and \
+clients without the hop between instances), alternating, 2 × 200 commits each; the note adds a \
+bare NOTIFY-to-LISTEN round trip between two connections.",
     command: "cargo bench -p zoom-bench --bench streams",
     run,
 };
@@ -145,6 +157,7 @@ fn run(mode: Mode) -> Vec<Figure> {
     figures.extend(with_fd_note(latency, wanted_clients, clients));
     drop(client_rt);
     drop(server_rt);
+    figures.extend(cross_instance(mode));
     figures.extend(with_fd_note(idle_memory(idle, mode), wanted_idle, idle));
     figures
 }
@@ -226,32 +239,41 @@ struct Zoom {
     engine: Arc<Engine>,
     commits: zoom_http::CommitSignal,
     tokens: Arc<zoom_server::tokens::AccessTokens>,
+    /// The server itself, kept for what lives as long as it does (on PostgreSQL, its commit
+    /// listener).
+    server: Server,
 }
 
 async fn start_zoom() -> Zoom {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    start_zoom_on("memory").await.expect("the server starts")
+}
+
+/// zoom-server on `store`, as [`start_zoom`] starts it on memory.
+async fn start_zoom_on(store: &str) -> Result<Zoom, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let args = Args::try_parse_from([
         "zoom-server",
         "--listen",
         &addr.to_string(),
         "--store",
-        "memory",
+        store,
         "--rate-limit",
         "off",
     ])
-    .expect("flags");
+    .map_err(|e| e.to_string())?;
     let bootstrap = Bootstrap::from_values(Some("bench".into()), Some("bench-secret".into()), None).expect("bootstrap");
-    let server = Server::start(&args, &bootstrap).await.expect("the server starts");
+    let server = Server::start(&args, &bootstrap).await.map_err(|e| e.to_string())?;
     // The default stream settings; the router's hub is woken by the server's commit signal.
     let app = server.router_with(ApiConfig::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Zoom {
+    Ok(Zoom {
         addr,
         engine: server.engine.clone(),
         commits: server.commits.clone(),
         tokens: server.tokens.clone(),
-    }
+        server,
+    })
 }
 
 /// A real access token (client credentials) and the principal it stands for.
@@ -393,8 +415,25 @@ where
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
+/// The read buffer of each of the many clients of the latency figures. tungstenite zeroes the
+/// free part of its read buffer before every read (128 KiB by default), which for a thousand
+/// clients in one process was most of the clients' time: a whole-process profile showed
+/// `memset` and the kernel's page clearing on top of the clients' thread, on both sides of the
+/// comparison alike. A frame larger than this still arrives whole (the buffer grows for it).
+const CLIENT_READ_BUFFER: usize = 4 * 1024;
+
 /// A tokio-tungstenite client of `path` on `addr`, with the bearer token when there is one.
 async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws, String> {
+    connect_with(addr, path, token, None).await
+}
+
+/// [`connect`] with this WebSocket configuration (`None`: the library's defaults).
+async fn connect_with(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    config: Option<WebSocketConfig>,
+) -> Result<Ws, String> {
     let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .map_err(|e| e.to_string())?;
@@ -404,7 +443,7 @@ async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws
             .map_err(|_| "token header".to_owned())?;
         request.headers_mut().insert("authorization", value);
     }
-    let connecting = tokio_tungstenite::connect_async(request);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, config, false);
     match tokio::time::timeout(Duration::from_secs(10), connecting).await {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(e.to_string()),
@@ -412,10 +451,12 @@ async fn connect(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Ws
     }
 }
 
-/// `n` clients of `path`, `OPENING` upgrades at a time; those that could not connect are counted.
+/// `n` clients of `path`, `OPENING` upgrades at a time, each with a read buffer of
+/// [`CLIENT_READ_BUFFER`]; those that could not connect are counted.
 async fn connect_many(addr: SocketAddr, path: &str, token: Option<&str>, n: usize) -> (Vec<Ws>, usize) {
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
     let results: Vec<_> = futures::stream::iter(0..n)
-        .map(|_| connect(addr, path, token))
+        .map(|_| connect_with(addr, path, token, Some(config)))
         .buffer_unordered(OPENING)
         .collect()
         .await;
@@ -633,13 +674,17 @@ fn idle_memory(n: usize, mode: Mode) -> Vec<Figure> {
 // ---- 2. commit-to-client latency ----
 
 /// The index `k` of a frame whose event is a meeting scheduled with topic `bench k`.
+///
+/// A search for the topic's member rather than a parse of the frame: each of the thousand
+/// clients does this for every frame on one thread before it reads the next, and parsing the
+/// whole frame into a `serde_json::Value` was a third of their work per frame (a profile of the
+/// run), delaying the clients after it on both sides of the comparison.
 fn topic_index(frame: &str) -> Option<usize> {
-    let v: Value = serde_json::from_str(frame).ok()?;
-    v["data"]["data"]["topic"]
-        .as_str()?
-        .strip_prefix("bench ")?
-        .parse()
-        .ok()
+    const MEMBER: &str = r#""topic":"bench "#;
+    let at = frame.find(MEMBER)? + MEMBER.len();
+    let digits = &frame[at..];
+    let end = digits.find('"')?;
+    digits[..end].parse().ok()
 }
 
 /// What one client saw: (k, arrival) for each frame, and the frames themselves when kept.
@@ -913,6 +958,217 @@ async fn throughput(
         Figure::new(FAMILY, format!("{name}, against the budget"), ours, "events/s")
             .peer("budget (issue 12)", THROUGHPUT_BUDGET)
             .at_least(1.0)
+            .note(note),
+    ]
+}
+
+// ---- 4. across instances on PostgreSQL ----
+
+/// The issue's budget from a commit on one instance to a client of another.
+const CROSS_BUDGET_MS: f64 = 50.0;
+
+/// A schema of its own for one run, dropped at the end however the run ends.
+struct Schema {
+    url: String,
+    name: String,
+}
+
+impl Schema {
+    fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            name: format!(
+                "zb_streams_{}_{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_micros()
+            ),
+        }
+    }
+
+    /// The store URL naming the schema.
+    fn store(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}schema={}", self.url, self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, sql) = (self.url.clone(), format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.ok()?;
+                let conn = tokio::spawn(conn);
+                let done = client.batch_execute(&sql).await.ok();
+                drop(client);
+                let _ = conn.await;
+                done
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("   could not drop the benchmark's schema {}", self.name);
+        }
+    }
+}
+
+/// `n` round trips of a bare `NOTIFY` on one connection to a `LISTEN` on another: the physical
+/// floor of the wake-up between instances.
+async fn notify_round_trips(url: &str, channel: &str, n: usize) -> Result<Vec<Duration>, String> {
+    use tokio_postgres::AsyncMessage;
+    let (listener, mut conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let relay = tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notification(_) = message
+                && told.send(Instant::now()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    listener
+        .batch_execute(&format!("LISTEN {channel}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (sender, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sending = tokio::spawn(conn);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let before = Instant::now();
+        sender
+            .batch_execute(&format!("NOTIFY {channel}, '{i}'"))
+            .await
+            .map_err(|e| e.to_string())?;
+        match tokio::time::timeout(Duration::from_secs(5), heard.recv()).await {
+            Ok(Some(at)) => out.push(at.saturating_duration_since(before)),
+            _ => return Err("a notification did not arrive within 5 s".into()),
+        }
+    }
+    drop((sender, listener));
+    sending.abort();
+    relay.abort();
+    out.sort();
+    Ok(out)
+}
+
+/// The cross-instance figures: two servers in this process, each with its own engine, pool,
+/// hub and commit listener, on one fresh PostgreSQL schema.
+fn cross_instance(mode: Mode) -> Vec<Figure> {
+    let name = "commit on instance A to a client of instance B on PostgreSQL, p99";
+    let Ok(url) = std::env::var("ZOOM_TEST_POSTGRES_URL") else {
+        return vec![Figure::skipped(
+            FAMILY,
+            name,
+            "ms",
+            "skipped: ZOOM_TEST_POSTGRES_URL is not set (no PostgreSQL to run two instances on)",
+        )];
+    };
+    let clients = env_or("STREAMS_BENCH_CROSS_CLIENTS", mode.pick(5, 100));
+    let commits = mode.pick(5, 200);
+    let schema = Schema::new(&url);
+    let store = schema.store();
+    let (server_rt, client_rt) = runtimes();
+    let started = server_rt.block_on(async {
+        // A first, so the bootstrap runs once on the empty schema; B finds it done.
+        let a = start_zoom_on(&store).await?;
+        let b = start_zoom_on(&store).await?;
+        let listener = b.server.commit_listener.as_ref().ok_or("B has no commit listener")?;
+        tokio::time::timeout(Duration::from_secs(10), listener.listening())
+            .await
+            .map_err(|_| "B's commit listener did not listen within 10 s")?;
+        Ok::<_, String>((a, b))
+    });
+    let (a, b) = match started {
+        Ok(ab) => ab,
+        Err(e) => {
+            return vec![Figure::skipped(
+                FAMILY,
+                name,
+                "ms",
+                format!("the servers did not start: {e}"),
+            )];
+        }
+    };
+    let http = reqwest::Client::new();
+    let (token, principal) = client_rt.block_on(access_token(&http, &b));
+    let run = |on: &Zoom, signal: Option<zoom_http::CommitSignal>| {
+        client_rt.block_on(async {
+            let (ws, failed) = connect_many(b.addr, "/v1/events", Some(&token), clients).await;
+            let engine = on.engine.clone();
+            latency_run(ws, failed, commits, |k| {
+                let (engine, principal, signal) = (engine.clone(), principal.clone(), signal.clone());
+                async move {
+                    let before = Instant::now();
+                    schedule(&engine, &principal, &format!("bench {k}")).await;
+                    // What a write through the HTTP API of that instance does; B hears A's
+                    // commits only through PostgreSQL.
+                    if let Some(signal) = signal {
+                        signal.notify();
+                    }
+                    before
+                }
+            })
+            .await
+        })
+    };
+    // Alternating halves: A to B, B to B, A to B, B to B.
+    let (mut cross, mut local) = (Vec::new(), Vec::new());
+    let (mut cross_missing, mut local_missing, mut failed) = (0, 0, 0);
+    for _ in 0..2 {
+        let l = run(&a, Some(a.commits.clone()));
+        (cross_missing, failed) = (cross_missing + l.missing, failed + l.failed);
+        cross.extend(l.deliveries);
+        let l = run(&b, Some(b.commits.clone()));
+        (local_missing, failed) = (local_missing + l.missing, failed + l.failed);
+        local.extend(l.deliveries);
+    }
+    cross.sort();
+    local.sort();
+    let floor = client_rt.block_on(notify_round_trips(&url, &schema.name, commits));
+    drop((a, b));
+    drop(server_rt);
+    let p99 = ms(percentile(&cross, 0.99));
+    let floor_note = match &floor {
+        Ok(f) => format!(
+            "a bare NOTIFY to LISTEN round trip between two connections: p50 {:.2} ms, p99 {:.2} ms",
+            ms(percentile(f, 0.5)),
+            ms(percentile(f, 0.99))
+        ),
+        Err(e) => format!("the bare NOTIFY round trip failed: {e}"),
+    };
+    let note = format!(
+        "two servers in this process on one PostgreSQL schema, each with its own engine, pool, stream hub and \
+         LISTEN; {clients} WebSocket clients of `/v1/events` on B; 2 × {commits} commits through the engine at \
+         20/s, alternating A's (B learns of them only by NOTIFY) and B's own (followed by B's commit signal); \
+         A to B: {} deliveries, {cross_missing} missing, p50 {:.2} ms, max {:.2} ms; on B alone: {} deliveries, \
+         {local_missing} missing, p50 {:.2} ms; {failed} clients failed to connect; {floor_note}",
+        cross.len(),
+        ms(percentile(&cross, 0.5)),
+        ms(percentile(&cross, 1.0)),
+        local.len(),
+        ms(percentile(&local, 0.5)),
+    );
+    drop(schema);
+    vec![
+        Figure::new(FAMILY, name, p99, "ms")
+            .peer(
+                "the same commits on B itself, to the same clients",
+                ms(percentile(&local, 0.99)),
+            )
+            .note(note.clone()),
+        Figure::new(FAMILY, format!("{name}, against the budget"), p99, "ms")
+            .peer("budget (issue 12)", CROSS_BUDGET_MS)
+            .at_most(1.0)
             .note(note),
     ]
 }

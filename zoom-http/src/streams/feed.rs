@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use zoom_core::event::{RecordedEvent, StreamId};
@@ -26,6 +27,9 @@ pub(crate) struct Item {
     pub(crate) name: &'static str,
     /// The webhook body, as JSON text.
     pub(crate) body: Arc<str>,
+    /// Its WebSocket frame when the hub rendered it for every stream; `None` for an event this
+    /// stream read itself while catching up.
+    pub(crate) frame: Option<Utf8Bytes>,
 }
 
 /// Why a feed ends.
@@ -60,7 +64,9 @@ pub(crate) struct LogFilter {
 }
 
 impl LogFilter {
-    fn admits(&self, row: &RecordedEvent, name: &str) -> bool {
+    /// Whether the stream sends `row`, named `name`, of `account` (the row's own, which the hub
+    /// reads once for every stream).
+    fn admits(&self, row: &RecordedEvent, account: Option<&AccountId>, name: &str) -> bool {
         if let Some(m) = &self.meeting
             && row.stream_id.as_str() != m.as_str()
         {
@@ -73,7 +79,7 @@ impl LogFilter {
         }
         match &self.account {
             None => true,
-            Some(a) => row.account_id().as_ref() == Some(a),
+            Some(a) => account == Some(a),
         }
     }
 }
@@ -230,7 +236,7 @@ impl MeetingFeed {
                 continue;
             };
             if let Source::Log(filter) = &self.source
-                && !filter.admits(&row, name)
+                && !filter.admits(&row, row.account_id().as_ref(), name)
             {
                 continue;
             }
@@ -241,6 +247,7 @@ impl MeetingFeed {
                     id: self.id_of(cursor),
                     name,
                     body: body.into(),
+                    frame: None,
                 });
             }
         }
@@ -257,17 +264,22 @@ impl MeetingFeed {
                 let row = &event.row;
                 let admitted = match (&self.source, &self.stream) {
                     (Source::Meeting(_), Some(stream)) => row.stream_id == *stream,
-                    (Source::Log(filter), _) => filter.admits(row, event.name),
+                    (Source::Log(filter), _) => filter.admits(row, event.account.as_ref(), event.name),
                     (Source::Meeting(_), None) => false,
                 };
                 let cursor = self.cursor_of(row);
                 // What the catch-up (or the start) already covered is skipped.
                 if admitted && cursor > self.after {
                     self.after = cursor;
+                    let frame = match self.source {
+                        Source::Meeting(_) => &event.meeting_frame,
+                        Source::Log(_) => &event.log_frame,
+                    };
                     self.ready.push_back(Item {
                         id: self.id_of(cursor),
                         name: event.name,
                         body: Arc::clone(&event.body),
+                        frame: Some(frame.clone()),
                     });
                 }
                 Ok(())

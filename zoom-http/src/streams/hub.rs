@@ -3,8 +3,8 @@
 //! One task follows the log from where it is (`read_all` after its position, in batches) when a
 //! [`CommitSignal`] says something was committed, and at the latest every poll interval (which
 //! is how it sees commits of other processes that nobody signals, such as another server on the
-//! same SQLite file). It renders each catalogue event's webhook body once and hands it, behind an
-//! `Arc`, to every subscriber through a bounded `tokio::sync::broadcast` channel: the ring is
+//! same SQLite file). It renders each catalogue event's webhook body and WebSocket frames once
+//! (and reads its account once) and hands them, behind an `Arc`, to every subscriber through a bounded `tokio::sync::broadcast` channel: the ring is
 //! shared, so a stream holds nothing but its place in it, and a subscriber that falls a whole
 //! ring behind is told it lagged (its stream then closes, `End::TooSlow`).
 //!
@@ -20,11 +20,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{OnceCell, broadcast, oneshot};
 use zoom_core::Engine;
 use zoom_core::engine::EngineError;
 use zoom_core::event::RecordedEvent;
+use zoom_core::id::AccountId;
 
+use super::{cursor, ws};
 use crate::signal::{CommitSignal, CommitWaiter};
 
 /// How many events one read of the log takes at most.
@@ -33,15 +36,38 @@ pub(crate) const BATCH: usize = 256;
 /// The longest pause after failed reads of the log.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// One catalogue event as the hub hands it out: the row and its webhook body, rendered once.
+/// One catalogue event as the hub hands it out: the row, its account and its webhook body, and
+/// its WebSocket frames, each worked out once for every stream.
 #[derive(Debug)]
 pub(crate) struct HubEvent {
     /// The stored event.
     pub(crate) row: RecordedEvent,
+    /// The account it belongs to (read from its metadata once, not by every account stream).
+    pub(crate) account: Option<AccountId>,
     /// Its catalogue name.
     pub(crate) name: &'static str,
     /// Its webhook body, as JSON text.
     pub(crate) body: Arc<str>,
+    /// Its WebSocket frame in a meeting's stream (`id` its version), shared by every such
+    /// stream: a clone is a reference count, not a copy.
+    pub(crate) meeting_frame: Utf8Bytes,
+    /// Its WebSocket frame in an account-wide stream (`id` its log cursor), shared likewise.
+    pub(crate) log_frame: Utf8Bytes,
+}
+
+impl HubEvent {
+    fn new(row: RecordedEvent, name: &'static str, body: String) -> Self {
+        let meeting_frame = ws::frame(&row.version.to_string(), name, &body).into();
+        let log_frame = ws::frame(&cursor::encode(row.position), name, &body).into();
+        Self {
+            account: row.account_id(),
+            row,
+            name,
+            body: body.into(),
+            meeting_frame,
+            log_frame,
+        }
+    }
 }
 
 /// A subscription to the hub.
@@ -206,11 +232,7 @@ impl Follower {
                 let file_urls = &self.engine.config().file_urls;
                 if let Some((name, body)) = zoom_core::webhook_body::body_text(&row, file_urls, now) {
                     // An error means nobody listens any more: nothing to do.
-                    let _ = self.sender.send(Arc::new(HubEvent {
-                        row,
-                        name,
-                        body: body.into(),
-                    }));
+                    let _ = self.sender.send(Arc::new(HubEvent::new(row, name, body)));
                 }
             }
             self.counters.position.store(self.position, Ordering::Relaxed);

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 
@@ -63,9 +63,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 }
 
 /// The text frame of one message: `{"id", "event", "data"}`, `data` the webhook body.
-pub(crate) fn frame(item: &Item) -> String {
+pub(crate) fn frame(id: &str, name: &str, body: &str) -> String {
     // `id` is digits or a base64url cursor and `name` a catalogue name: neither needs escaping.
-    format!(r#"{{"id":"{}","event":"{}","data":{}}}"#, item.id, item.name, item.body)
+    format!(r#"{{"id":"{id}","event":"{name}","data":{body}}}"#)
+}
+
+/// The text frame of `item`: the one the hub rendered for every stream, or one of its own (an
+/// event read while catching up).
+fn frame_of(item: &Item) -> Utf8Bytes {
+    match &item.frame {
+        Some(shared) => shared.clone(),
+        None => frame(&item.id, item.name, &item.body).into(),
+    }
 }
 
 /// How the socket is served.
@@ -97,7 +106,7 @@ pub(crate) async fn serve(mut socket: WebSocket, mut feed: MeetingFeed, pacing: 
             }
             next = feed.next() => match next {
                 Ok(item) => {
-                    if !send(&mut socket, Message::Text(frame(&item).into()), &pacing).await {
+                    if !send(&mut socket, Message::Text(frame_of(&item)), &pacing).await {
                         close(socket, CLOSE_TOO_SLOW, too_slow(last.as_deref())).await;
                         return;
                     }
