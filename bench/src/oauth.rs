@@ -251,11 +251,11 @@ fn run(mode: Mode) -> Vec<Figure> {
     setup.peer = server_rt.block_on(start_peer(answers.clone()));
 
     let mut figures = Vec::new();
-    let measure = |name: &str, what: &dyn Fn(&str, bool) -> Box<dyn Fn(u64) -> Request>| -> Vec<Figure> {
+    let measure = |name: &str, what: &Senders<'_>| -> Vec<Figure> {
         // Warm-up, both sides: the connection pool and the server's caches.
         for base in [&setup.zoom, &setup.peer] {
             let make = what(base, base == &setup.peer);
-            let warm = open_loop(&client_rt, rate, warm_up.div_ceil(rate).max(1), |i| make(i));
+            let warm = open_loop(&client_rt, rate, warm_up.div_ceil(rate).max(1), &*make);
             assert!(
                 warm.failed == 0,
                 "{name}: {} of the warm-up requests to {base} failed",
@@ -266,15 +266,15 @@ fn run(mode: Mode) -> Vec<Figure> {
         let mut theirs = Vec::new();
         for _ in 0..rounds {
             let make = what(&setup.zoom, false);
-            ours.push(open_loop(&client_rt, rate, secs, |i| make(i)));
+            ours.push(open_loop(&client_rt, rate, secs, &*make));
             let make = what(&setup.peer, true);
-            theirs.push(open_loop(&client_rt, rate, secs, |i| make(i)));
+            theirs.push(open_loop(&client_rt, rate, secs, &*make));
         }
         report(name, rate, secs, &ours, &theirs)
     };
 
     // 1. Client credentials.
-    let cc = |base: &str, _peer: bool| -> Box<dyn Fn(u64) -> Request> {
+    let cc = |base: &str, _peer: bool| -> Sender {
         let (http, url) = (http.clone(), format!("{base}/oauth/token"));
         Box::new(move |_| -> Request {
             let send = http
@@ -304,7 +304,7 @@ fn run(mode: Mode) -> Vec<Figure> {
             .map(|_| tokio::sync::Mutex::new(String::new()))
             .collect::<Vec<_>>(),
     );
-    let refresh = |base: &str, peer: bool| -> Box<dyn Fn(u64) -> Request> {
+    let refresh = |base: &str, peer: bool| -> Sender {
         let (http, url) = (http.clone(), format!("{base}/oauth/token"));
         let chains = if peer { theirs.clone() } else { ours.clone() };
         let (id, secret) = setup.user_app.clone();
@@ -334,7 +334,7 @@ fn run(mode: Mode) -> Vec<Figure> {
     figures.extend(measure("POST /oauth/token, refresh_token", &refresh));
 
     // 3. Introspection of an access token.
-    let introspect = |base: &str, _peer: bool| -> Box<dyn Fn(u64) -> Request> {
+    let introspect = |base: &str, _peer: bool| -> Sender {
         let (http, url) = (http.clone(), format!("{base}/oauth/introspect"));
         let token = setup.access_token.clone();
         Box::new(move |_| -> Request {
@@ -361,6 +361,10 @@ fn run(mode: Mode) -> Vec<Figure> {
 
 /// One request of the open loop: whether it succeeded.
 type Request = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
+/// What starts request `i` of an open loop.
+type Sender = Box<dyn Fn(u64) -> Request>;
+/// The [`Sender`] of the requests to a base URL; `true` for the peer's.
+type Senders<'a> = dyn Fn(&str, bool) -> Sender + 'a;
 
 /// The answer's JSON when the request got a 2xx answer whose body is an object holding `key`.
 async fn answered(sent: reqwest::Result<reqwest::Response>, key: &str) -> Option<Value> {
