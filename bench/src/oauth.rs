@@ -15,7 +15,8 @@
 //! until that instant and starts it, whether or not earlier ones have answered, and its latency
 //! counts from that instant to the end of its answer's body, so a stall is not hidden by
 //! coordinated omission. Every round of the server is followed by one of the peer; each figure
-//! is the median of the rounds' p99.
+//! is the median of the rounds' p99. Beside it, the CPU time of the server's threads per request
+//! over the rounds (their `schedstat`), which other work on a shared machine barely moves.
 //!
 //! - `POST /oauth/token`, `grant_type=client_credentials`, HTTP Basic (a server app);
 //! - `POST /oauth/token`, `grant_type=refresh_token` (a confidential user app): setup runs the
@@ -93,6 +94,10 @@ the token the previous answer of that family returned (every refresh rotates it)
 that answer if need be (the wait counts);
 - `POST /oauth/introspect` of an access token.
 
+Beside each tail, the CPU time the server's threads (its runtime's workers and the SQLite \
+store's) spent per request over the rounds, from `/proc/self/task/*/schedstat`, against the \
+peer's: on a shared machine the tail mostly measures the other work, this barely moves.
+
 A login is excluded from the budget (Argon2id is slow on purpose): its cost is the median of 15 \
 hashes with the defaults of `zoom_auth::password::PasswordParams` (Argon2id, m = 19456 KiB, \
 t = 2, p = 1, a 32-byte tag), alone and through the directory's `Login::login`.",
@@ -113,6 +118,9 @@ struct Round {
     failed: usize,
     /// How late the sending thread started a request at worst, after its scheduled instant.
     worst_send_lag: Duration,
+    /// The CPU time the server's threads (its runtime's and the SQLite store's) used during the
+    /// round, in nanoseconds.
+    server_cpu_ns: u64,
 }
 
 impl Round {
@@ -157,6 +165,7 @@ where
     let start = Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     let mut worst_send_lag = Duration::ZERO;
+    let cpu_before = server_cpu_ns();
     for i in 0..total {
         let at = start + interval.mul_f64(i as f64);
         let now = Instant::now();
@@ -174,7 +183,7 @@ where
         }));
     }
     let deadline = tokio::time::Instant::now() + DRAIN;
-    client.block_on(async move {
+    let mut round = client.block_on(async move {
         let mut latencies = Vec::with_capacity(tasks.len());
         let mut failed = 0;
         for task in tasks {
@@ -188,8 +197,29 @@ where
             latencies,
             failed,
             worst_send_lag,
+            server_cpu_ns: 0,
         }
-    })
+    });
+    round.server_cpu_ns = server_cpu_ns().saturating_sub(cpu_before);
+    round
+}
+
+/// The CPU time used so far by this process's server threads: the runtime's workers
+/// (`oauth-server`) and the SQLite store's (`zoom-sqlite-…`), in nanoseconds, from the first
+/// field of each thread's `/proc/self/task/*/schedstat`; 0 where it cannot be read.
+fn server_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("oauth-server") || c.starts_with("zoom-sqlite"))
+        })
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .sum()
 }
 
 /// The two servers and what the requests need.
@@ -231,11 +261,13 @@ fn run(mode: Mode) -> Vec<Figure> {
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("oauth-server")
         .enable_all()
         .build()
         .expect("a runtime");
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("oauth-client")
         .enable_all()
         .build()
         .expect("a runtime");
@@ -400,6 +432,11 @@ fn report(name: &str, rate: u64, secs: u64, ours: &[Round], theirs: &[Round]) ->
         ours.len()
     );
     let ours_text = describe(ours, &our_p99s);
+    let cpu_us = |rounds: &[Round]| {
+        let ns: u64 = rounds.iter().map(|r| r.server_cpu_ns).sum();
+        let n: usize = rounds.iter().map(|r| r.latencies.len() + r.failed).sum();
+        ns as f64 / 1e3 / n.max(1) as f64
+    };
     vec![
         Figure::new(FAMILY, format!("{name}, p99"), p99, "ms")
             .peer("minimal axum handler, same form and answer size", peer_p99)
@@ -411,6 +448,13 @@ fn report(name: &str, rate: u64, secs: u64, ours: &[Round], theirs: &[Round]) ->
             .peer("budget (issue 11)", P99_BUDGET_MS)
             .at_most(1.0)
             .note(format!("{setup}; {ours_text}")),
+        Figure::new(FAMILY, format!("{name}, server CPU per request"), cpu_us(ours), "µs")
+            .peer("minimal axum handler, same form and answer size", cpu_us(theirs))
+            .note(
+                "CPU time of the server's threads (runtime workers and SQLite store) over every round, \
+                 from /proc/self/task/*/schedstat, divided by the requests sent; unlike the tail, \
+                 barely moved by other work on the machine",
+            ),
     ]
 }
 
