@@ -16,7 +16,7 @@
 //! counts from that instant to the end of its answer's body, so a stall is not hidden by
 //! coordinated omission. Every round of the server is followed by one of the peer; each figure
 //! is the median of the rounds' p99. Beside it, the CPU time of the server's threads per request
-//! over the rounds (their `schedstat`), which other work on a shared machine barely moves.
+//! over the rounds (their `schedstat`), which other work on a shared machine moves less (its caches and cores still count).
 //!
 //! - `POST /oauth/token`, `grant_type=client_credentials`, HTTP Basic (a server app);
 //! - `POST /oauth/token`, `grant_type=refresh_token` (a confidential user app): setup runs the
@@ -96,7 +96,7 @@ that answer if need be (the wait counts);
 
 Beside each tail, the CPU time the server's threads (its runtime's workers and the SQLite \
 store's) spent per request over the rounds, from `/proc/self/task/*/schedstat`, against the \
-peer's: on a shared machine the tail mostly measures the other work, this barely moves.
+peer's: on a shared machine the tail mostly measures the other work, this moves less (by tens of percent between runs).
 
 A login is excluded from the budget (Argon2id is slow on purpose): its cost is the median of 15 \
 hashes with the defaults of `zoom_auth::password::PasswordParams` (Argon2id, m = 19456 KiB, \
@@ -452,8 +452,8 @@ fn report(name: &str, rate: u64, secs: u64, ours: &[Round], theirs: &[Round]) ->
             .peer("minimal axum handler, same form and answer size", cpu_us(theirs))
             .note(
                 "CPU time of the server's threads (runtime workers and SQLite store) over every round, \
-                 from /proc/self/task/*/schedstat, divided by the requests sent; unlike the tail, \
-                 barely moved by other work on the machine",
+                 from /proc/self/task/*/schedstat, divided by the requests sent; less moved than the tail \
+                 by other work on the machine",
             ),
     ]
 }
