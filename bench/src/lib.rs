@@ -14,7 +14,7 @@
 //! - [`figure`]: `Figure`, `Peer`, `Target`, `Mode`, `Benchmark`.
 //! - [`report`]: running, the JSON, the Markdown page; `chart`: the SVG charts.
 //! - one module per family: [`engine`], [`sqlite`], [`http`], [`server`], [`webhooks`],
-//!   [`streams`] (the engine's also prints its own lines through `benches/engine.rs` and
+//!   [`streams`], [`oauth`] (the engine's also prints its own lines through `benches/engine.rs` and
 //!   `bin/engine-bench`).
 //!
 //! # Adding a benchmark
@@ -26,6 +26,7 @@ mod chart;
 pub mod engine;
 pub mod figure;
 pub mod http;
+pub mod oauth;
 pub mod report;
 pub mod server;
 pub mod sqlite;
@@ -41,6 +42,7 @@ pub fn benchmarks() -> Vec<figure::Benchmark> {
         server::BENCH,
         webhooks::BENCH,
         streams::BENCH,
+        oauth::BENCH,
     ]
 }
 
