@@ -259,13 +259,14 @@ impl Server {
         let file_urls = stored_sealed_file_url_signer(&store, &clock, &entropy, files_url, seal.as_ref())
             .await
             .map_err(key_error)?;
+        let engine_config_exclusive = matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory);
         let engine_config = EngineConfig {
             issuer: public_url.clone(),
             sfu_url,
             webhook_allow: allow.clone(),
             // One server process owns a SQLite file or a memory store (docs/operations.md), so
             // reads come from the engine's cache. Never for PostgreSQL: other instances write too.
-            exclusive: matches!(store_spec, StoreSpec::Sqlite(_) | StoreSpec::Memory),
+            exclusive: engine_config_exclusive,
             secret_box: seal,
             ..EngineConfig::new(file_urls)
         };
@@ -274,12 +275,11 @@ impl Server {
                 .await
                 .map_err(key_error)?,
         );
-        let directory = zoom_auth::Directory::new(
-            store,
-            clock.clone(),
-            entropy.clone(),
-            zoom_auth::DirectoryConfig::new(bootstrap.account_id.clone()),
-        )?;
+        // Like the engine: the one writer of a SQLite file or a memory store reads accounts, users,
+        // apps and grants from its runners' caches, never from the store again.
+        let mut directory_config = zoom_auth::DirectoryConfig::new(bootstrap.account_id.clone());
+        directory_config.runner.exclusive = engine_config_exclusive;
+        let directory = zoom_auth::Directory::new(store, clock.clone(), entropy.clone(), directory_config)?;
         // The platform account exists as an account, so it lists with the others; an existing
         // one (renamed, say) is left as it is.
         if directory.find_account(&bootstrap.account_id).await?.is_none() {
