@@ -203,11 +203,17 @@ async fn consent_code_refresh_and_revocation_work() {
     );
 
     assert!(
-        !w.d.revoke_refresh_token(&name("internal"), &again.refresh_token)
+        w.d.revoke_refresh_token(&name("internal"), &again.refresh_token)
             .await
             .unwrap()
+            .is_none()
     );
-    assert!(w.d.revoke_refresh_token(&w.cal, &again.refresh_token).await.unwrap());
+    assert!(
+        w.d.revoke_refresh_token(&w.cal, &again.refresh_token)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let grant = w.d.find_grant(&issued.grant.id).await.unwrap().unwrap();
     assert_eq!(grant.status, GrantStatus::Revoked);
     assert_invalid_grant(w.d.refresh(&w.cal, &again.refresh_token, None).await);
@@ -348,9 +354,10 @@ async fn another_or_an_unknown_client_is_refused() {
     let tokens = w.redeem(&issued.code).await.unwrap();
     assert_invalid_grant(w.d.refresh(&w.internal, &tokens.refresh_token, None).await);
     assert!(
-        !w.d.revoke_refresh_token(&w.internal, &tokens.refresh_token)
+        w.d.revoke_refresh_token(&w.internal, &tokens.refresh_token)
             .await
             .unwrap()
+            .is_none()
     );
     assert!(
         w.d.introspect_refresh_token(&w.internal, &tokens.refresh_token)
@@ -526,7 +533,12 @@ async fn codes_and_refresh_tokens_expire() {
     );
     let reason = assert_invalid_grant(w.d.refresh(&w.cal, &tokens.refresh_token, None).await);
     assert!(reason.contains("expired"), "{reason}");
-    assert!(!w.d.revoke_refresh_token(&w.cal, &tokens.refresh_token).await.unwrap());
+    assert!(
+        w.d.revoke_refresh_token(&w.cal, &tokens.refresh_token)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let grant = w.d.find_grant(&issued.grant.id).await.unwrap().unwrap();
     assert_eq!(grant.status, GrantStatus::Active, "expiry revokes nothing");
 }
@@ -796,7 +808,10 @@ async fn revocation_and_introspection_ignore_what_is_not_a_token() {
         .consent(who("acme", "alice", Role::Owner), &[Scope::MeetingRead])
         .await;
     for junk in ["", "zrt_", "garbage", issued.code.as_str(), &"x".repeat(5000)] {
-        assert!(!w.d.revoke_refresh_token(&w.cal, junk).await.unwrap(), "{junk}");
+        assert!(
+            w.d.revoke_refresh_token(&w.cal, junk).await.unwrap().is_none(),
+            "{junk}"
+        );
         assert!(w.d.introspect_refresh_token(&w.cal, junk).await.unwrap().is_none());
         assert_invalid_grant(w.d.refresh(&w.cal, junk, None).await);
     }

@@ -8,6 +8,10 @@
 //! and the immutable attribute (`chattr +i`) on an ext4 (or similar) file. When the machine
 //! refuses either, the test says it was skipped. The third needs `ZOOM_TEST_POSTGRES_URL`.
 
+mod common;
+
+use common::fresh_schema;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -263,33 +267,6 @@ async fn a_read_only_database_file_is_503_and_recovers() {
     assert_eq!(all, ["before", "after"], "a refused write left nothing behind");
 }
 
-/// Drops the schema when the test ends, however it ends.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-                let conn = tokio::spawn(conn);
-                client.batch_execute(&sql).await.unwrap();
-                drop(client);
-                let _ = conn.await;
-            });
-        })
-        .join();
-    }
-}
-
 /// PostgreSQL sessions of the server's pool are terminated (`pg_terminate_backend`, as a
 /// server restart or an administrator would) while four clients schedule meetings: every
 /// answer is 201 or 503 `store_unavailable` (never a 500 or a hang), every acknowledged
@@ -302,17 +279,9 @@ async fn postgres_sessions_killed_under_load_are_503_and_recover() {
         eprintln!("skipped postgres_sessions_killed_under_load_are_503_and_recover: ZOOM_TEST_POSTGRES_URL is not set");
         return;
     };
-    let tag = format!(
-        "zt_fault_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let guard = SchemaGuard {
-        url: url.clone(),
-        schema: tag.clone(),
-    };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let server = start(&format!("{url}{sep}schema={tag}&application_name={tag}")).await;
+    let (guard, store) = fresh_schema(&url, "fault");
+    let tag = guard.schema.clone();
+    let server = start(&format!("{store}&application_name={tag}")).await;
     let app = server.router();
     let token = token(&app).await;
 

@@ -5,6 +5,10 @@
 //! Cookies are kept by hand (a small jar below) so the tests can read their attributes;
 //! redirects are never followed, so every `Location` is checked.
 
+mod common;
+
+use common::fresh_schema;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -796,33 +800,6 @@ async fn an_unpublished_app_is_for_its_own_account_only() {
     );
 }
 
-/// Drops a PostgreSQL schema when the test ends, however it ends.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-                let conn = tokio::spawn(conn);
-                client.batch_execute(&sql).await.unwrap();
-                drop(client);
-                let _ = conn.await;
-            });
-        })
-        .join();
-    }
-}
-
 /// Two instances on one PostgreSQL with one public URL: a session started on one is accepted by
 /// the other, which shows the consent page and issues the code; a code the other can redeem.
 /// Skipped, saying so, when `ZOOM_TEST_POSTGRES_URL` is unset.
@@ -832,16 +809,7 @@ async fn a_session_works_on_every_instance_of_one_database() {
         eprintln!("skipped: ZOOM_TEST_POSTGRES_URL is unset");
         return;
     };
-    let guard = SchemaGuard {
-        url: url.clone(),
-        schema: format!(
-            "zt_pages_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        ),
-    };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{sep}schema={}", guard.schema);
+    let (_guard, store) = fresh_schema(&url, "pages");
     let public = "http://zoom.test";
     let (a, server_a) = instance(&store, Some(public), |_| {}).await;
     let (b, server_b) = instance(&store, Some(public), |_| {}).await;

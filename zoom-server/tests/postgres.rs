@@ -5,37 +5,14 @@
 //! the other commits (LISTEN/NOTIFY). Each run uses a fresh schema (the URL's `schema`
 //! parameter), dropped at the end. Skipped, saying so, when `ZOOM_TEST_POSTGRES_URL` is unset.
 
+mod common;
+
+use common::fresh_schema;
+
 use clap::Parser;
 use serde_json::{Value, json};
 use zoom_server::Server;
 use zoom_server::config::{Args, Bootstrap, StoreSpec};
-
-/// Drops the schema when the test ends, however it ends.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-                let conn = tokio::spawn(conn);
-                client.batch_execute(&sql).await.unwrap();
-                drop(client);
-                let _ = conn.await;
-            });
-        })
-        .join();
-    }
-}
 
 /// Starts a server on `store` with its socket and webhook worker, as `main` does.
 async fn start(store: &str) -> (String, Server, zoom_server::delivery::Webhooks) {
@@ -54,21 +31,6 @@ async fn start_with(store: &str, api: zoom_http::ApiConfig) -> (String, Server, 
     let app = server.router_with(api);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (format!("http://{addr}"), server, webhooks)
-}
-
-/// A fresh schema's guard and the store URL naming it.
-fn fresh_schema(url: &str, tag: &str) -> (SchemaGuard, String) {
-    let guard = SchemaGuard {
-        url: url.to_owned(),
-        schema: format!(
-            "zt_{tag}_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        ),
-    };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{sep}schema={}", guard.schema);
-    (guard, store)
 }
 
 async fn access_token(client: &reqwest::Client, base: &str) -> String {

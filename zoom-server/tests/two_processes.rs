@@ -10,6 +10,10 @@
 //! run uses a fresh schema (the URL's `schema` parameter), dropped at the end. Skipped, saying
 //! so, when `ZOOM_TEST_POSTGRES_URL` is unset.
 
+mod common;
+
+use common::fresh_schema;
+
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,48 +30,6 @@ const SECRET: &str = "s3cret-admin";
 const CURSOR_ZERO: &str = "cDE6MA";
 /// The bound on every single wait of the test.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Drops the schema when the test ends, however it ends.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-                let conn = tokio::spawn(conn);
-                client.batch_execute(&sql).await.unwrap();
-                drop(client);
-                let _ = conn.await;
-            });
-        })
-        .join();
-    }
-}
-
-/// A fresh schema's guard and the store URL naming it.
-fn fresh_schema(url: &str, tag: &str) -> (SchemaGuard, String) {
-    let guard = SchemaGuard {
-        url: url.to_owned(),
-        schema: format!(
-            "zt_{tag}_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        ),
-    };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{sep}schema={}", guard.schema);
-    (guard, store)
-}
 
 /// A running `zoom-server` process, killed (and reaped) when dropped.
 struct Process {

@@ -460,15 +460,15 @@ impl Directory {
         })
     }
 
-    /// RFC 7009 for refresh tokens: a current refresh token of this client revokes its grant
-    /// (`true`); anything else (unknown, rotated, expired, another client's, malformed) is
-    /// `false` and changes nothing.
+    /// RFC 7009 for refresh tokens: a current refresh token of this client revokes its grant,
+    /// which is returned (as it was before the revocation); anything else (unknown, rotated,
+    /// expired, another client's, malformed) is `None` and changes nothing.
     ///
     /// # Errors
     /// A store failure.
-    pub async fn revoke_refresh_token(&self, client_id: &Name, token: &str) -> Result<bool, EngineError> {
-        let Some((parsed, _)) = self.current_refresh(client_id, token).await? else {
-            return Ok(false);
+    pub async fn revoke_refresh_token(&self, client_id: &Name, token: &str) -> Result<Option<Grant>, EngineError> {
+        let Some((parsed, (grant, _))) = self.current_refresh(client_id, token).await? else {
+            return Ok(None);
         };
         let command = GrantCommand::Revoke {
             reason: Some(RevokeReason::TokenRevoked),
@@ -476,7 +476,7 @@ impl Directory {
         self.grants
             .execute(Some(&parsed.grant_id), None, &command, None)
             .await?;
-        Ok(true)
+        Ok(Some(grant))
     }
 
     /// The grant and the expiry of a current, unexpired refresh token of `client_id` whose grant

@@ -40,17 +40,12 @@ pub async fn revoke(State(oauth): State<OAuth>, request: axum::extract::Request)
 async fn revoke_token(oauth: &OAuth, request: &FormRequest) -> Result<(), OAuthError> {
     let app = authenticate(oauth, request).await?;
     let token = request.form.require("token")?;
-    let refresh_of = oauth
+    let revoked = oauth
         .directory
-        .introspect_refresh_token(&app.client_id, token)
+        .revoke_refresh_token(&app.client_id, token)
         .await
         .map_err(store_error)?;
-    if let Some((grant, _)) = refresh_of {
-        oauth
-            .directory
-            .revoke_refresh_token(&app.client_id, token)
-            .await
-            .map_err(store_error)?;
+    if let Some(grant) = revoked {
         oauth.auth.forget(&grant.account_id, Some(&grant.user_id));
         return Ok(());
     }

@@ -104,7 +104,7 @@ fn parse_scopes(raw: &str) -> Result<Vec<Scope>, OAuthError> {
 }
 
 fn user_answer(oauth: &OAuth, app: &App, tokens: &UserTokens) -> Result<Response, OAuthError> {
-    let scopes = zoom_auth::Directory::user_token_scopes(tokens.role, &tokens.scopes);
+    // The directory already narrowed them by the app's scopes and the user's role.
     let token = oauth
         .issuer
         .issue_for_user(&UserGrant {
@@ -112,7 +112,7 @@ fn user_answer(oauth: &OAuth, app: &App, tokens: &UserTokens) -> Result<Response
             user_id: &tokens.grant.user_id,
             client_id: &app.client_id,
             grant_id: &tokens.grant.id,
-            scopes: &scopes,
+            scopes: &tokens.scopes,
         })
         .map_err(access_error)?;
     Ok(answer(&token, Some(&tokens.refresh_token)))
