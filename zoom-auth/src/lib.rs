@@ -63,8 +63,8 @@ mod stored;
 pub mod user;
 
 pub use directory::{
-    AppInput, AppWithSecret, AuthorizeRequest, Directory, DirectoryConfig, GrantError, IssuedCode, UserChanges,
-    UserInput, UserTokens,
+    AccessChange, AppInput, AppWithSecret, AuthorizeRequest, Directory, DirectoryConfig, GrantError, IssuedCode,
+    UserChanges, UserInput, UserTokens,
 };
 pub use grant::{Grant, GrantStatus};
 pub use login::{Login, LoginError, UserRef};

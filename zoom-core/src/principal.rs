@@ -121,6 +121,10 @@ pub struct Principal {
     /// which always act for their account.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub account_wide: bool,
+    /// The app (client id) a user acts through: the app of the user token. `None` for an app,
+    /// whose subject is the app, and for a user acting directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<Name>,
 }
 
 impl Principal {
@@ -132,6 +136,7 @@ impl Principal {
             kind: PrincipalKind::App,
             scopes: scopes.into_iter().collect(),
             account_wide: false,
+            app: None,
         }
     }
 
@@ -143,6 +148,7 @@ impl Principal {
             kind: PrincipalKind::User,
             scopes: scopes.into_iter().collect(),
             account_wide: false,
+            app: None,
         }
     }
 
@@ -156,6 +162,22 @@ impl Principal {
     pub fn for_account(mut self) -> Self {
         self.account_wide = true;
         self
+    }
+
+    /// This user principal, acting through the app `client_id` (a user token's app).
+    #[must_use]
+    pub fn through(mut self, client_id: Name) -> Self {
+        self.app = Some(client_id);
+        self
+    }
+
+    /// The app acting: the subject of an app, the app a user acts through, or the user itself
+    /// when it acts directly. Webhook subscriptions belong to it.
+    pub fn acting_app(&self) -> &Name {
+        match (&self.kind, &self.app) {
+            (PrincipalKind::User, Some(app)) => app,
+            _ => &self.subject,
+        }
     }
 
     /// Whether it acts for its whole account: an app, or an `admin` or `owner` user. Otherwise

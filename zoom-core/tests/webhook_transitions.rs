@@ -251,3 +251,34 @@ fn owner_commands_need_webhook_write() {
         "insufficient_scope",
     );
 }
+
+/// A user token's subscription belongs to the token's app: every user of that app sees and
+/// changes it, a user of another app or acting directly does not.
+#[test]
+fn a_user_tokens_subscription_belongs_to_its_app() {
+    use zoom_core::id::Name;
+    use zoom_core::principal::Scope;
+    let user = |id: &str, app: Option<&str>| {
+        let p = Principal::user(
+            admin_app().account_id,
+            Name::parse(id).unwrap(),
+            [Scope::WebhookRead, Scope::WebhookWrite],
+        );
+        match app {
+            Some(a) => p.through(Name::parse(a).unwrap()),
+            None => p,
+        }
+    };
+    let mut s = Stream::new();
+    let subscribe = WebhookCommand::Subscribe {
+        url: "https://hooks.example.com/a".into(),
+        events: vec!["meeting.started".into()],
+        url_validation: false,
+    };
+    assert_eq!(s.run_as(&user("carol", Some("app_calendar")), subscribe, t0()), Ok(1));
+    assert_eq!(s.sub().owner.as_str(), "app_calendar");
+    assert!(webhook::visible(&s.sub(), &user("dave", Some("app_calendar"))));
+    assert!(!webhook::visible(&s.sub(), &user("carol", Some("app_other"))));
+    assert!(!webhook::visible(&s.sub(), &user("carol", None)));
+    assert!(webhook::visible(&s.sub(), &admin_app()), "an admin sees the account's");
+}

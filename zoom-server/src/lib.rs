@@ -9,6 +9,8 @@
 //!   attempts), the metadata, and the browser's authorize, login and consent pages.
 //! - [`serve`]: the accept loop with the connection timeouts and caps.
 //! - [`keys`]: the scheduled rotation of the join-token key.
+//! - [`access`]: a revoked grant or a disabled app deactivates the app's webhooks; a disabled
+//!   account's pause.
 //! - [`Server`]: opens everything and builds the [`axum::Router`].
 //!
 //! Routes: everything of `zoom_http::router` (the identity routes over [`Server::directory`]
@@ -17,6 +19,7 @@
 //! `POST /oauth/login` and `POST /oauth/logout`.
 //! Run: `cargo run -p zoom-server` (SQLite at `./zoom.db`, `127.0.0.1:8080`).
 
+pub mod access;
 pub mod apps;
 pub mod bearer;
 pub mod config;
@@ -298,6 +301,7 @@ impl Server {
         let webhooks = zoom_webhooks::WorkerConfig {
             retry_schedule: schedule,
             allow,
+            reactions: vec![Arc::new(access::AccessReaction::new(directory.clone()))],
             ..zoom_webhooks::WorkerConfig::default()
         };
         let commits = zoom_http::CommitSignal::new();

@@ -190,6 +190,7 @@ impl AccessTokens {
             kind: claims.kind,
             scopes,
             account_wide: false,
+            app: (claims.kind == PrincipalKind::User).then(|| client_id.clone()),
         };
         Ok(Verified {
             claims,

@@ -1,9 +1,12 @@
 #![allow(clippy::unwrap_used)]
 //! Accounts over a real socket: the platform makes an account, its admin app gets a token and
-//! acts in that account alone, and disabling the account stops its tokens and its token grants.
+//! acts in that account alone, and disabling the account stops its tokens and its token grants
+//! and pauses its webhooks.
 
 use clap::Parser;
 use serde_json::{Value, json};
+use zoom_core::id::WebhookId;
+use zoom_core::webhook::Health;
 use zoom_server::Server;
 use zoom_server::config::{Args, Bootstrap};
 
@@ -35,8 +38,28 @@ async fn token(client: &reqwest::Client, base: &str, id: &str, secret: &str) -> 
     (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Whether the subscription `id` reaches `health` within 5 s (the webhook worker pauses and
+/// resumes apart from the request).
+async fn settles(server: &Server, id: &str, health: Health) -> bool {
+    let id = WebhookId::parse(id).unwrap();
+    for _ in 0..200 {
+        if server
+            .engine
+            .subscription(&id)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.state == health)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    false
+}
+
 /// Platform token → new account → its admin app's token → a meeting the bootstrap admin cannot
-/// see → the account disabled: its token is 401 and `/oauth/token` refuses its app.
+/// see → the account disabled: its token is 401, `/oauth/token` refuses its app and its
+/// webhooks pause; enabled again, the paused ones resume (not one its owner had disabled).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_account_acts_alone_and_stops_when_disabled() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,6 +73,8 @@ async fn a_new_account_acts_alone_and_stops_when_disabled() {
         &addr.to_string(),
         "--store",
         &format!("sqlite://{}", db.display()),
+        "--webhook-allow-cidr",
+        "127.0.0.0/8",
     ])
     .unwrap();
     let bootstrap = Bootstrap::from_values(
@@ -59,6 +84,7 @@ async fn a_new_account_acts_alone_and_stops_when_disabled() {
     )
     .unwrap();
     let server = Server::start(&args, &bootstrap).await.unwrap();
+    let worker = zoom_server::delivery::Webhooks::start(&server).unwrap();
     let app = server.router();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::new();
@@ -118,6 +144,24 @@ async fn a_new_account_acts_alone_and_stops_when_disabled() {
     assert_eq!(status, 200);
     assert!(body["meetings"].as_array().unwrap().is_empty(), "{body}");
 
+    let mut hooks = Vec::new();
+    for _ in 0..2 {
+        let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["meeting.created"]});
+        let (status, made) = call(&client, M::POST, format!("{base}/v1/webhooks"), &acme, Some(hook)).await;
+        assert_eq!(status, 201, "{made}");
+        hooks.push(made["id"].as_str().unwrap().to_owned());
+    }
+    let off = json!({"active": false});
+    let (status, _) = call(
+        &client,
+        M::PATCH,
+        format!("{base}/v1/webhooks/{}", hooks[1]),
+        &acme,
+        Some(off),
+    )
+    .await;
+    assert_eq!(status, 200);
+
     let (status, body) = call(
         &client,
         M::PATCH,
@@ -127,6 +171,7 @@ async fn a_new_account_acts_alone_and_stops_when_disabled() {
     )
     .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("disabled")), "{body}");
+    assert!(settles(&server, &hooks[0], Health::Disabled).await, "paused");
     let (status, body) = call(&client, M::GET, url.clone(), &acme, None).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("invalid_token")), "{body}");
     let (status, body) = token(&client, &base, client_id, secret).await;
@@ -147,6 +192,10 @@ async fn a_new_account_acts_alone_and_stops_when_disabled() {
     assert_eq!(status, 200);
     assert_eq!(call(&client, M::GET, url, &acme, None).await.0, 200);
     assert_eq!(token(&client, &base, client_id, secret).await.0, 200);
+    assert!(settles(&server, &hooks[0], Health::Healthy).await, "resumed");
+    let (_, seen) = call(&client, M::GET, format!("{base}/v1/webhooks/{}", hooks[1]), &acme, None).await;
+    assert_eq!(seen["active"], false, "disabled by its owner before the pause: {seen}");
+    worker.shutdown().await;
 }
 
 /// A disabled app's token stops at once in the instance that disabled it, and its credentials

@@ -45,7 +45,16 @@ async fn send(app: &axum::Router, req: Request<Body>) -> (u16, Value) {
 
 impl World {
     async fn new() -> Self {
-        let args = Args::try_parse_from(["zoom-server", "--store", "memory", "--rate-limit", "off"]).unwrap();
+        let args = Args::try_parse_from([
+            "zoom-server",
+            "--store",
+            "memory",
+            "--rate-limit",
+            "off",
+            "--webhook-allow-cidr",
+            "127.0.0.0/8",
+        ])
+        .unwrap();
         let bootstrap = Bootstrap::from_values(Some("admin".into()), Some("pw-123".into()), None).unwrap();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let store = Arc::new(zoom_store_memory::MemoryStore::new());
@@ -78,7 +87,7 @@ impl World {
             assert_eq!(status, 201, "{body}");
         }
         let new_app = json!({"name": "Calendar", "kind": "user", "redirect_uris": [REDIRECT],
-            "scopes": ["meeting.read", "meeting.write", "admin"]});
+            "scopes": ["meeting.read", "meeting.write", "webhook.read", "webhook.write", "admin"]});
         let (status, app) = world.api("POST", "/v1/apps", &world.admin.clone(), Some(new_app)).await;
         assert_eq!(status, 201, "{app}");
         world.client_id = app["client_id"].as_str().unwrap().to_owned();
@@ -114,6 +123,24 @@ impl World {
             None => req.body(Body::empty()),
         };
         send(&self.app, req.unwrap()).await
+    }
+
+    /// Whether the subscription `id` is active, as the admin reads it.
+    async fn hook_active(&self, id: &str) -> Option<bool> {
+        let (_, hook) = self.api("GET", &format!("/v1/webhooks/{id}"), &self.admin, None).await;
+        hook["active"].as_bool()
+    }
+
+    /// Whether the subscription `id` becomes `active == want` within 5 s (the worker runs
+    /// apart from the request).
+    async fn hook_settles(&self, id: &str, want: bool) -> bool {
+        for _ in 0..200 {
+            if self.hook_active(id).await == Some(want) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        false
     }
 
     fn client(&self) -> Option<(&str, &str)> {
@@ -426,4 +453,85 @@ async fn introspection_of_a_foreign_token_is_inactive() {
         .post_form("/oauth/introspect", &[("token", access)], Some(("admin", "pw-123")))
         .await;
     assert_eq!(seen["active"], true, "{seen}");
+}
+
+/// Revoking a grant deactivates the webhook subscriptions its app made in the account, and
+/// disabling the app does it again after the app re-enabled one; another app's stay.
+#[tokio::test]
+async fn revoked_access_deactivates_the_apps_webhooks() {
+    let w = World::new().await;
+    let worker = zoom_server::delivery::Webhooks::start(&w.server).unwrap();
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["meeting.created"]});
+    let webhooks = [Scope::WebhookRead, Scope::WebhookWrite];
+    let (_, t) = w.exchange(&w.code("carol", Role::Member, &webhooks).await).await;
+    let carol = t["access_token"].as_str().unwrap().to_owned();
+    let (status, made) = w.api("POST", "/v1/webhooks", &carol, Some(hook.clone())).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let (_, seen) = w.api("GET", &format!("/v1/webhooks/{id}"), &carol, None).await;
+    assert_eq!(
+        seen["owner"].as_str(),
+        Some(w.client_id.as_str()),
+        "the app owns it, not carol: {seen}"
+    );
+    let (status, theirs) = w.api("POST", "/v1/webhooks", &w.admin, Some(hook)).await;
+    assert_eq!(status, 201, "{theirs}");
+    let theirs = theirs["id"].as_str().unwrap().to_owned();
+
+    // Another user of the same app sees the app's subscriptions, not the other app's.
+    let (_, t) = w.exchange(&w.code("dave", Role::Admin, &webhooks).await).await;
+    let dave = t["access_token"].as_str().unwrap().to_owned();
+    let (status, list) = w.api("GET", "/v1/webhooks", &dave, None).await;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "{list}");
+
+    let (_, list) = w.api("GET", "/v1/authorizations", &carol, None).await;
+    let grant = list["authorizations"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = w
+        .api("DELETE", &format!("/v1/authorizations/{grant}"), &carol, None)
+        .await;
+    assert_eq!(status, 204);
+    assert!(
+        w.hook_settles(&id, false).await,
+        "the app's subscription is deactivated"
+    );
+    let (_, seen) = w.api("GET", &format!("/v1/webhooks/{id}"), &w.admin, None).await;
+    assert_eq!(seen["state"], "disabled", "{seen}");
+    assert_eq!(w.hook_active(&theirs).await, Some(true), "another app's stays");
+
+    // Authorized again, the app re-enables it; a restart of the worker does not undo that.
+    let (_, t) = w.exchange(&w.code("carol", Role::Member, &webhooks).await).await;
+    let carol = t["access_token"].as_str().unwrap().to_owned();
+    let (status, seen) = w
+        .api(
+            "PATCH",
+            &format!("/v1/webhooks/{id}"),
+            &carol,
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!((status, seen["active"].as_bool()), (200, Some(true)), "{seen}");
+    worker.shutdown().await;
+    let worker = zoom_server::delivery::Webhooks::start(&w.server).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        w.hook_active(&id).await,
+        Some(true),
+        "the old revocation is not replayed"
+    );
+
+    // Disabling the app revokes its grants, and so deactivates it again.
+    let (status, _) = w
+        .api("DELETE", &format!("/v1/apps/{}", w.client_id), &w.admin, None)
+        .await;
+    assert_eq!(status, 204);
+    assert!(w.hook_settles(&id, false).await, "deactivated with the app");
+    assert_eq!(w.hook_active(&theirs).await, Some(true));
+    worker.shutdown().await;
 }

@@ -64,6 +64,9 @@ pub struct WorkerConfig {
     /// Resolves host names at connect time (the SSRF rules apply to every answer). Default
     /// [`SystemResolver`].
     pub resolver: Arc<dyn Resolver>,
+    /// Rules that change subscriptions because of an event, run before the deliveries of the
+    /// events after it are planned ([`Reaction`](crate::Reaction)). Default: none.
+    pub reactions: crate::Reactions,
 }
 
 impl Default for WorkerConfig {
@@ -85,6 +88,7 @@ impl Default for WorkerConfig {
             batch_size: 512,
             consumer: "zoom-webhooks".to_owned(),
             resolver: Arc::new(SystemResolver),
+            reactions: Vec::new(),
         }
     }
 }

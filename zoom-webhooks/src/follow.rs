@@ -130,7 +130,7 @@ async fn ping(engine: &Engine, row: &RecordedEvent, now: DateTime<Utc>) -> Resul
     })
 }
 
-/// The deliveries a batch of log rows causes.
+/// The deliveries a batch of log rows causes, after running the reactions to each row.
 ///
 /// `subscriptions` holds the accounts' subscriptions as read for an earlier batch. Every change
 /// to a subscription (creation, deletion, health, rotation) is an event of its stream in the
@@ -148,6 +148,14 @@ async fn plan(
     }
     let mut out = Vec::new();
     for row in rows {
+        let mut changed = false;
+        for reaction in &shared.config.reactions {
+            changed |= reaction.react(&shared.engine, row).await?;
+        }
+        if changed {
+            // The lists no longer hold for the rows after this one.
+            subscriptions.clear();
+        }
         if row.event_type == PINGED {
             out.extend(ping(&shared.engine, row, now).await?);
             continue;

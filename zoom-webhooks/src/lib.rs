@@ -15,7 +15,7 @@
 //! # Layout
 //! - [`config`]: [`WorkerConfig`] and [`parse_schedule`].
 //! - `worker`: [`Worker::spawn`] and [`WorkerHandle`]; `shared`: what their tasks share.
-//! - `follow`: the follower, from the log to the outbox.
+//! - `follow`: the follower, from the log to the outbox, running each [`Reaction`] on the way.
 //! - `dispatch`: the dispatcher, from the outbox to lanes under the pool limits.
 //! - `attempt`: one attempt of one delivery, its record and the health it moves;
 //!   `prepared`: a subscription parsed once per version.
@@ -62,6 +62,7 @@ pub mod log;
 mod manage;
 mod policy;
 mod prepared;
+mod reaction;
 pub mod redeliver;
 mod send;
 mod shared;
@@ -72,6 +73,7 @@ pub use config::{DEFAULT_RETRY_SCHEDULE, USER_AGENT, WorkerConfig, parse_schedul
 pub use error::WebhookError;
 pub use log::{DeliveryFilter, Summary, delivery_log};
 pub use manage::{MAX_REDELIVERIES, Redelivery, SelfService, SelfServiceConfig, Validation};
+pub use reaction::{Reaction, Reactions};
 pub use redeliver::Range;
 pub use worker::{Worker, WorkerHandle};
 

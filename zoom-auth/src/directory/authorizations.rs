@@ -1,16 +1,40 @@
 //! The authorizations of a [`Directory`] as resources: `GET /v1/authorizations`,
-//! `DELETE /v1/authorizations/{id}`, and the sweeps that revoke a deactivated user's or a
-//! disabled app's grants.
+//! `DELETE /v1/authorizations/{id}`, the sweeps that revoke a deactivated user's or a
+//! disabled app's grants, and what access an event of the log takes away.
 
 use zoom_core::DomainError;
+use zoom_core::aggregate::Aggregate;
 use zoom_core::engine::{EngineError, Page, PageRequest, index_page};
-use zoom_core::id::{Name, UserId};
+use zoom_core::event::RecordedEvent;
+use zoom_core::id::{AccountId, Name, UserId};
 use zoom_core::principal::{Principal, PrincipalKind, Scope};
 use zoom_core::store::IndexQuery;
 
 use super::{Directory, not_found, require_any};
+use crate::account::{AccountEvent, Accounts};
+use crate::app::{AppEvent, Apps};
 use crate::grant::aggregate::ACTIVE_KIND;
-use crate::grant::{Grant, GrantCommand, RevokeReason};
+use crate::grant::{Grant, GrantCommand, GrantEvent, Grants, RevokeReason};
+
+/// A change of access that an event of the log makes, for what follows from it on webhooks
+/// (DESIGN 11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    /// An app's access to an account ended: a grant of the account was revoked, or the app (of
+    /// that account) was disabled. The subscriptions the app made there are deactivated.
+    Revoked {
+        /// The account.
+        account_id: AccountId,
+        /// The app's client id.
+        client_id: Name,
+        /// Why, in words (`authorization grt_… was revoked`, `the app was disabled`).
+        reason: String,
+    },
+    /// The account was disabled: its webhooks pause.
+    AccountDisabled(AccountId),
+    /// The account was enabled again: its paused webhooks resume.
+    AccountEnabled(AccountId),
+}
 
 /// How many grants a revocation sweep (a user deactivated, an app disabled) reads at once.
 const SWEEP_BATCH: usize = 200;
@@ -118,5 +142,38 @@ impl Directory {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// The change of access `row` makes: a `grant.revoked`, `app.disabled`, `account.disabled`
+    /// or `account.enabled` event; `None` for any other row (and for one whose grant or app is
+    /// not found).
+    ///
+    /// # Errors
+    /// A row of those types that does not decode, a store failure.
+    pub async fn access_change(&self, row: &RecordedEvent) -> Result<Option<AccessChange>, EngineError> {
+        Ok(match row.event_type.as_str() {
+            "grant.revoked" => match Grants::decode(row)? {
+                Some(GrantEvent::Revoked(e)) => self.find_grant(&e.grant_id).await?.map(|g| AccessChange::Revoked {
+                    reason: format!("authorization {} was revoked", g.id),
+                    account_id: g.account_id,
+                    client_id: g.client_id,
+                }),
+                _ => None,
+            },
+            "app.disabled" => match Apps::decode(row)? {
+                Some(AppEvent::Disabled(e)) => self.find_app(&e.client_id).await?.map(|s| AccessChange::Revoked {
+                    account_id: s.app.account_id,
+                    client_id: s.app.client_id,
+                    reason: "the app was disabled".to_owned(),
+                }),
+                _ => None,
+            },
+            "account.disabled" | "account.enabled" => match Accounts::decode(row)? {
+                Some(AccountEvent::Disabled(e)) => Some(AccessChange::AccountDisabled(e.account_id)),
+                Some(AccountEvent::Enabled(e)) => Some(AccessChange::AccountEnabled(e.account_id)),
+                _ => None,
+            },
+            _ => None,
+        })
     }
 }

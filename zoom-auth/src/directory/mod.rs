@@ -8,7 +8,8 @@
 //! - `users`: users and the server-wide email claim.
 //! - `apps`: apps (OAuth clients) and client authentication.
 //! - `grants`: OAuth 2 grants: consent, codes, refresh tokens, RFC 7009 and 7662.
-//! - `authorizations`: grants as resources (list, revoke) and the revocation sweeps.
+//! - `authorizations`: grants as resources (list, revoke), the revocation sweeps, and the
+//!   access an event of the log takes away.
 
 mod accounts;
 mod apps;
@@ -17,6 +18,7 @@ mod grants;
 mod users;
 
 pub use apps::{AppInput, AppWithSecret};
+pub use authorizations::AccessChange;
 pub use grants::{AuthorizeRequest, GrantError, IssuedCode, UserTokens};
 pub use users::{UserChanges, UserInput};
 

@@ -181,14 +181,14 @@ impl Engine {
         }
     }
 
-    /// Lists the caller's subscriptions (an admin sees the account's).
+    /// Lists the subscriptions of the caller's app (an admin sees the account's).
     ///
     /// # Errors
     /// `Invalid` page parameters, `InvalidCursor`, `InsufficientScope`, a store failure.
     pub async fn webhooks(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Subscription>, EngineError> {
         require(principal, Scope::WebhookRead)?;
         let size = page.size()?;
-        let owner = (!principal.has(Scope::Admin)).then(|| principal.subject.as_str().to_owned());
+        let owner = (!principal.has(Scope::Admin)).then(|| principal.acting_app().as_str().to_owned());
         let list = ListKey::new("webhooks", principal.account_id.as_str(), &[owner.as_deref()]);
         let rows = self
             .store

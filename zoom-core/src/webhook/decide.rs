@@ -57,7 +57,7 @@ pub fn decide(
             return Ok(vec![WebhookEvent::Subscribed(Subscribed {
                 webhook_id: id.clone(),
                 account_id: principal.account_id.clone(),
-                owner: principal.subject.clone(),
+                owner: principal.acting_app().clone(),
                 url,
                 events,
                 secret: WebhookSecret::from_bytes(entropy.key_bytes()).as_str().to_owned(),
@@ -187,8 +187,8 @@ fn update(sub: &Subscription, patch: &WebhookPatch, ctx: &Context<'_>) -> Result
     Ok(out)
 }
 
-/// A subscription is visible to principals of its account: apps and users see their own, an
-/// admin sees all of the account's.
+/// A subscription is visible to principals of its account: an app sees its own (a user token
+/// its app's), an admin all of the account's.
 pub fn visible(sub: &Subscription, principal: &Principal) -> bool {
-    sub.account_id == principal.account_id && (sub.owner == principal.subject || principal.has(Scope::Admin))
+    sub.account_id == principal.account_id && (sub.owner == *principal.acting_app() || principal.has(Scope::Admin))
 }

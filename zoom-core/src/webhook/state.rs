@@ -39,7 +39,8 @@ pub struct Subscription {
     pub id: WebhookId,
     /// The account whose events it receives.
     pub account_id: AccountId,
-    /// The app (client id) or user that created it; lists show a caller its own.
+    /// The app (client id) that created it, a user token's app for a user; lists show an app
+    /// its own.
     pub owner: Name,
     /// Where deliveries go.
     pub url: String,

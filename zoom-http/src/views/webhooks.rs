@@ -194,13 +194,14 @@ pub struct WebhookView {
     pub id: String,
     /// The owning account.
     pub account_id: String,
-    /// The app or user that created it.
+    /// The app (client id) that created it; for a user token, the token's app.
     pub owner: String,
     /// Where deliveries go.
     pub url: String,
     /// Catalogue names it receives.
     pub events: Vec<String>,
-    /// False while disabled (by failures, a 410 or its owner): nothing is sent.
+    /// False while disabled (by failures, a 410, its owner, or its app's authorization revoked):
+    /// nothing is sent.
     pub active: bool,
     /// `healthy`, `degraded` or `disabled`.
     pub state: HealthView,
