@@ -8,6 +8,8 @@
 //! awaited through a `futures` oneshot. So a lone caller's command is one `BEGIN … COMMIT` on
 //! its own thread (no wake-up of another thread), concurrent callers still share commits, and
 //! the library needs no runtime at all (`futures::executor::block_on` works as well as tokio).
+//! Once a write found the writer busy, writes keep going to the writer thread until they stop
+//! overlapping (see [`Writer`]'s `grouping`), so concurrent callers keep sharing commits.
 //! Point reads (a stream's version, a snapshot, a link, …) run inline on an idle reader
 //! connection in the same way; scans go to the reader threads.
 //!
@@ -20,7 +22,7 @@
 //! a committed write. Both paths hold the one writer connection, so positions (rowids) are
 //! assigned in commit order.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
 use std::time::Duration;
 
@@ -89,6 +91,13 @@ pub(crate) struct Writer {
     queued: AtomicUsize,
     /// Whether writes may run inline at all ([`crate::Options::inline_commits`]).
     inline: bool,
+    /// Whether writes are arriving concurrently: set by a write that found the writer busy,
+    /// cleared by the writer thread once writes stop overlapping ([`run_writer`]). While it is
+    /// set every write goes to the writer thread even when the connection happens to be free
+    /// for an instant, so concurrent writes share commits instead of each taking a transaction
+    /// of its own inline (an inline commit also holds an async runtime's thread, which would
+    /// otherwise be preparing the next writes).
+    grouping: AtomicBool,
     /// The busy timeout the connection waits with, restored after an inline `BEGIN`.
     busy_timeout: Duration,
     counters: Arc<Counters>,
@@ -100,6 +109,7 @@ impl Writer {
             conn: Mutex::new(conn),
             queued: AtomicUsize::new(0),
             inline,
+            grouping: AtomicBool::new(false),
             busy_timeout,
             counters,
         }
@@ -134,13 +144,13 @@ enum Inline<T, F> {
     Busy(F),
 }
 
-/// Runs `f` inline when the writer is idle: its mutex free, nothing queued, and SQLite's write
-/// lock taken without waiting.
+/// Runs `f` inline when the writer is idle: not grouping concurrent writes, its mutex free,
+/// nothing queued, and SQLite's write lock taken without waiting.
 fn try_inline<T, F>(writer: &Writer, f: F) -> Inline<T, F>
 where
     F: FnOnce(&Connection) -> Result<T, StoreError>,
 {
-    if !writer.inline || writer.queued.load(Ordering::Acquire) > 0 {
+    if !writer.inline || writer.grouping.load(Ordering::Acquire) || writer.queued.load(Ordering::Acquire) > 0 {
         return Inline::Busy(f);
     }
     let Some(conn) = writer.try_lock() else {
@@ -200,6 +210,9 @@ where
         Inline::Done(result) => return result,
         Inline::Busy(f) => f,
     };
+    if writer.inline {
+        writer.grouping.store(true, Ordering::Release);
+    }
     let (reply, answer) = oneshot::channel();
     writer.queued.fetch_add(1, Ordering::AcqRel);
     if tx.ok_or_else(closed)?.send(Box::new(Op { f, reply })).is_err() {
@@ -210,9 +223,17 @@ where
     answer.await.map_err(|_| closed())?
 }
 
+/// How many batches of a single write in a row end grouping: the writes no longer overlap, so
+/// a lone caller that once met a busy writer goes back to committing inline. Counted in
+/// batches, not in time, so a loaded machine that deschedules the callers for a while does
+/// not end grouping in the middle of a burst; one single batch is no sign either, since the
+/// callers of a burst also trickle in one at a time now and then.
+const SINGLES_TO_IDLE: u32 = 32;
+
 /// The writer thread's loop: it ends when every sender is dropped.
 pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn WriteJob>>, max_batch: usize) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(max_batch);
+    let mut singles = 0u32;
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         // Waits for an inline write in progress; the jobs queued meanwhile join this batch.
@@ -224,6 +245,11 @@ pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn Write
             }
         }
         writer.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        singles = if batch.len() == 1 { singles + 1 } else { 0 };
+        if singles >= SINGLES_TO_IDLE {
+            writer.grouping.store(false, Ordering::Release);
+            singles = 0;
+        }
         writer.counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         writer.counters.transactions.fetch_add(1, Ordering::Relaxed);
         commit_batch(&conn, &mut batch);
