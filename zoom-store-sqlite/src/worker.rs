@@ -98,18 +98,28 @@ pub(crate) struct Writer {
     /// of its own inline (an inline commit also holds an async runtime's thread, which would
     /// otherwise be preparing the next writes).
     grouping: AtomicBool,
+    /// Whether a batch may hold more than one write (`max_batch > 1`): with one write per
+    /// transaction grouping would only move every commit onto the writer thread.
+    groups: bool,
     /// The busy timeout the connection waits with, restored after an inline `BEGIN`.
     busy_timeout: Duration,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, inline: bool, busy_timeout: Duration, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(
+        conn: Connection,
+        inline: bool,
+        max_batch: usize,
+        busy_timeout: Duration,
+        counters: Arc<Counters>,
+    ) -> Self {
         Self {
             conn: Mutex::new(conn),
             queued: AtomicUsize::new(0),
             inline,
             grouping: AtomicBool::new(false),
+            groups: max_batch > 1,
             busy_timeout,
             counters,
         }
@@ -210,7 +220,7 @@ where
         Inline::Done(result) => return result,
         Inline::Busy(f) => f,
     };
-    if writer.inline {
+    if writer.inline && writer.groups {
         writer.grouping.store(true, Ordering::Release);
     }
     let (reply, answer) = oneshot::channel();
@@ -252,7 +262,14 @@ pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn Write
         }
         writer.counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         writer.counters.transactions.fetch_add(1, Ordering::Relaxed);
-        commit_batch(&conn, &mut batch);
+        let (ran, outcome) = commit_batch(&conn, &mut batch);
+        // Answer with the connection free: a caller woken by its answer that writes again at
+        // once finds the writer idle rather than busy answering (and, after grouping ended,
+        // commits inline instead of queueing and turning grouping on again).
+        drop(conn);
+        for done in ran {
+            (done.answer)(outcome.clone());
+        }
     }
 }
 
@@ -260,13 +277,15 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
+/// Runs a batch in one transaction; returns the jobs that ran and the commit's outcome, which
+/// the caller answers them with.
+fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> (Vec<Ran>, Result<(), StoreError>) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         let error = store_error("begin a write transaction", &e);
         for job in batch.drain(..) {
             job.abort(error.clone());
         }
-        return;
+        return (Vec::new(), Err(error));
     }
     let mut ran: Vec<Ran> = Vec::with_capacity(batch.len());
     let mut failed: Option<StoreError> = None;
@@ -300,9 +319,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
         // Nothing of the batch was acknowledged, so nothing of it may stay.
         let _ = conn.execute_batch("ROLLBACK");
     }
-    for done in ran {
-        (done.answer)(outcome.clone());
-    }
+    (ran, outcome)
 }
 
 /// The checkpointer thread's loop: every `every`, when the writer has committed since its last
