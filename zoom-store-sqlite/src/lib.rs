@@ -300,6 +300,7 @@ impl SqliteStore {
         let writer = Arc::new(Writer::new(
             writer,
             options.inline(),
+            max_batch,
             options.busy_timeout,
             counters.clone(),
         ));

@@ -8,6 +8,8 @@
 //! awaited through a `futures` oneshot. So a lone caller's command is one `BEGIN … COMMIT` on
 //! its own thread (no wake-up of another thread), concurrent callers still share commits, and
 //! the library needs no runtime at all (`futures::executor::block_on` works as well as tokio).
+//! Once a write found the writer busy, writes keep going to the writer thread until they stop
+//! overlapping (see [`Writer`]'s `grouping`), so concurrent callers keep sharing commits.
 //! Point reads (a stream's version, a snapshot, a link, …) run inline on an idle reader
 //! connection in the same way; scans go to the reader threads.
 //!
@@ -20,7 +22,7 @@
 //! a committed write. Both paths hold the one writer connection, so positions (rowids) are
 //! assigned in commit order.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
 use std::time::Duration;
 
@@ -89,17 +91,35 @@ pub(crate) struct Writer {
     queued: AtomicUsize,
     /// Whether writes may run inline at all ([`crate::Options::inline_commits`]).
     inline: bool,
+    /// Whether writes are arriving concurrently: set by a write that found the writer busy,
+    /// cleared by the writer thread once writes stop overlapping ([`run_writer`]). While it is
+    /// set every write goes to the writer thread even when the connection happens to be free
+    /// for an instant, so concurrent writes share commits instead of each taking a transaction
+    /// of its own inline (an inline commit also holds an async runtime's thread, which would
+    /// otherwise be preparing the next writes).
+    grouping: AtomicBool,
+    /// Whether a batch may hold more than one write (`max_batch > 1`): with one write per
+    /// transaction grouping would only move every commit onto the writer thread.
+    groups: bool,
     /// The busy timeout the connection waits with, restored after an inline `BEGIN`.
     busy_timeout: Duration,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, inline: bool, busy_timeout: Duration, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(
+        conn: Connection,
+        inline: bool,
+        max_batch: usize,
+        busy_timeout: Duration,
+        counters: Arc<Counters>,
+    ) -> Self {
         Self {
             conn: Mutex::new(conn),
             queued: AtomicUsize::new(0),
             inline,
+            grouping: AtomicBool::new(false),
+            groups: max_batch > 1,
             busy_timeout,
             counters,
         }
@@ -134,13 +154,13 @@ enum Inline<T, F> {
     Busy(F),
 }
 
-/// Runs `f` inline when the writer is idle: its mutex free, nothing queued, and SQLite's write
-/// lock taken without waiting.
+/// Runs `f` inline when the writer is idle: not grouping concurrent writes, its mutex free,
+/// nothing queued, and SQLite's write lock taken without waiting.
 fn try_inline<T, F>(writer: &Writer, f: F) -> Inline<T, F>
 where
     F: FnOnce(&Connection) -> Result<T, StoreError>,
 {
-    if !writer.inline || writer.queued.load(Ordering::Acquire) > 0 {
+    if !writer.inline || writer.grouping.load(Ordering::Acquire) || writer.queued.load(Ordering::Acquire) > 0 {
         return Inline::Busy(f);
     }
     let Some(conn) = writer.try_lock() else {
@@ -200,6 +220,9 @@ where
         Inline::Done(result) => return result,
         Inline::Busy(f) => f,
     };
+    if writer.inline && writer.groups {
+        writer.grouping.store(true, Ordering::Release);
+    }
     let (reply, answer) = oneshot::channel();
     writer.queued.fetch_add(1, Ordering::AcqRel);
     if tx.ok_or_else(closed)?.send(Box::new(Op { f, reply })).is_err() {
@@ -210,9 +233,17 @@ where
     answer.await.map_err(|_| closed())?
 }
 
+/// How many batches of a single write in a row end grouping: the writes no longer overlap, so
+/// a lone caller that once met a busy writer goes back to committing inline. Counted in
+/// batches, not in time, so a loaded machine that deschedules the callers for a while does
+/// not end grouping in the middle of a burst; one single batch is no sign either, since the
+/// callers of a burst also trickle in one at a time now and then.
+const SINGLES_TO_IDLE: u32 = 32;
+
 /// The writer thread's loop: it ends when every sender is dropped.
 pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn WriteJob>>, max_batch: usize) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(max_batch);
+    let mut singles = 0u32;
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         // Waits for an inline write in progress; the jobs queued meanwhile join this batch.
@@ -224,9 +255,21 @@ pub(crate) fn run_writer(writer: Arc<Writer>, jobs: mpsc::Receiver<Box<dyn Write
             }
         }
         writer.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        singles = if batch.len() == 1 { singles + 1 } else { 0 };
+        if singles >= SINGLES_TO_IDLE {
+            writer.grouping.store(false, Ordering::Release);
+            singles = 0;
+        }
         writer.counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         writer.counters.transactions.fetch_add(1, Ordering::Relaxed);
-        commit_batch(&conn, &mut batch);
+        let (ran, outcome) = commit_batch(&conn, &mut batch);
+        // Answer with the connection free: a caller woken by its answer that writes again at
+        // once finds the writer idle rather than busy answering (and, after grouping ended,
+        // commits inline instead of queueing and turning grouping on again).
+        drop(conn);
+        for done in ran {
+            (done.answer)(outcome.clone());
+        }
     }
 }
 
@@ -234,13 +277,15 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
+/// Runs a batch in one transaction; returns the jobs that ran and the commit's outcome, which
+/// the caller answers them with.
+fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> (Vec<Ran>, Result<(), StoreError>) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         let error = store_error("begin a write transaction", &e);
         for job in batch.drain(..) {
             job.abort(error.clone());
         }
-        return;
+        return (Vec::new(), Err(error));
     }
     let mut ran: Vec<Ran> = Vec::with_capacity(batch.len());
     let mut failed: Option<StoreError> = None;
@@ -274,9 +319,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
         // Nothing of the batch was acknowledged, so nothing of it may stay.
         let _ = conn.execute_batch("ROLLBACK");
     }
-    for done in ran {
-        (done.answer)(outcome.clone());
-    }
+    (ran, outcome)
 }
 
 /// The checkpointer thread's loop: every `every`, when the writer has committed since its last

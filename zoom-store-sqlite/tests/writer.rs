@@ -396,3 +396,34 @@ fn a_write_locked_elsewhere_queues_instead_of_blocking_the_caller() {
     let stats = store.write_stats();
     assert_eq!((stats.writes, stats.inline), (1, 0));
 }
+
+/// Once a write found the writer busy, the writes after it keep going through the writer thread
+/// (concurrent writes share commits rather than taking a transaction each inline whenever the
+/// connection is free for an instant), and once they stop overlapping (32 batches of one write
+/// in a row) a lone caller commits inline again.
+#[test]
+fn after_a_busy_writer_writes_group_until_they_stop_overlapping() {
+    let store = TempStore::new();
+    let blocker = Connection::open(store.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    block_on(async {
+        let mut write = pin!(store.append(append("mtg_g", 0, 0)));
+        assert!(futures::poll!(&mut write).is_pending());
+        blocker.execute_batch("COMMIT").unwrap();
+        write.await.unwrap();
+    });
+    assert_eq!(store.write_stats().inline, 0);
+    for v in 1..=100u64 {
+        block_on(store.append(append("mtg_g", v, v))).unwrap();
+    }
+    let stats = store.write_stats();
+    assert_eq!(stats.writes, 101);
+    assert!(
+        stats.inline < 100,
+        "every write went inline right after the busy one: {stats:?}"
+    );
+    assert!(stats.inline >= 100 - 32, "grouping did not end: {stats:?}");
+    let all = block_on(store.read_all(0, 200)).unwrap();
+    let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
+    assert_eq!(positions, (1..=101).collect::<Vec<_>>());
+}
