@@ -16,7 +16,7 @@ use super::cache::{Cache, Folded, Locks};
 use super::idempotency::{self, Found, Idempotency, Reply};
 use crate::aggregate::{self, Aggregate, Context};
 use crate::clock::{Clock, Entropy};
-use crate::event::{Metadata, NewEvent, StreamId};
+use crate::event::{MetadataRef, NewEvent, StreamId};
 use crate::id::EventId;
 use crate::principal::Principal;
 use crate::store::{AppendRequest, Snapshot, Store, StoreError};
@@ -235,21 +235,30 @@ impl<A: Aggregate> Runner<A> {
                 A::apply(&mut folded.state, e, version + 1 + i as u64);
             }
             let new_version = version + events.len() as u64;
-            // One metadata text for all of the command's events.
-            let metadata = Metadata {
-                account_id: self.aggregate.account(&folded.state),
-                subject: principal.map(|p| p.subject.clone()),
+            // One metadata text for all of the command's events, written from borrowed names.
+            let account = self.aggregate.account(&folded.state);
+            let causation = self.aggregate.causation(command);
+            let metadata = MetadataRef {
+                account_id: account.as_ref(),
+                subject: principal.map(|p| &p.subject),
                 kind: principal.map(|p| p.kind),
-                idempotency_key: request.as_ref().map(|r| r.key.clone()),
-                causation: Some(self.aggregate.causation(command)),
-            };
-            let metadata =
-                serde_json::to_string(&metadata).map_err(|e| EngineError::internal("encoding metadata", e))?;
+                idempotency_key: request.as_ref().map(|r| r.key.as_str()),
+                causation: Some(&causation),
+            }
+            .to_json()
+            .map_err(|e| EngineError::internal("encoding metadata", e))?;
             let mut new_events = Vec::with_capacity(events.len());
-            for e in &events {
+            let mut metadata = Some(metadata);
+            for (i, e) in events.iter().enumerate() {
                 let event_id = EventId::from_entropy(self.entropy.id_bytes());
+                // The last event takes the text; the others share copies of it.
+                let text = if i + 1 == events.len() {
+                    metadata.take().unwrap_or_default()
+                } else {
+                    metadata.clone().unwrap_or_default()
+                };
                 new_events.push(
-                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), metadata.clone(), now)
+                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), text, now)
                         .map_err(|e| EngineError::internal("encoding an event", e))?,
                 );
             }
