@@ -175,9 +175,138 @@ impl Entropy for SeededEntropy {
     }
 }
 
+/// The RFC 3339 text of an instant exactly as chrono's `Serialize` writes it (`AutoSi` seconds:
+/// no fraction, or 3, 6 or 9 digits; `Z`), written into a fixed buffer without the formatting
+/// machinery: events carry a timestamp or two and are encoded on every command. `None` for a
+/// year outside 0 to 9999, which chrono writes with a sign.
+pub(crate) fn rfc3339(t: &DateTime<Utc>) -> Option<([u8; 30], usize)> {
+    use chrono::{Datelike, Timelike};
+    /// Writes `value` as `width` decimal digits at `out[at..]`.
+    fn digits(out: &mut [u8; 30], at: usize, width: usize, mut value: u32) {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    let (mut sec, mut nano) = (t.second(), t.nanosecond());
+    // A leap second is kept in the nanoseconds: chrono writes it as second 60.
+    if nano >= 1_000_000_000 {
+        sec += 1;
+        nano -= 1_000_000_000;
+    }
+    let mut out = *b"0000-00-00T00:00:00.000000000Z";
+    digits(&mut out, 0, 4, year);
+    digits(&mut out, 5, 2, t.month());
+    digits(&mut out, 8, 2, t.day());
+    digits(&mut out, 11, 2, t.hour());
+    digits(&mut out, 14, 2, t.minute());
+    digits(&mut out, 17, 2, sec);
+    let (value, width) = if nano == 0 {
+        (0, 0)
+    } else if nano % 1_000_000 == 0 {
+        (nano / 1_000_000, 3)
+    } else if nano % 1_000 == 0 {
+        (nano / 1_000, 6)
+    } else {
+        (nano, 9)
+    };
+    let mut len = 19;
+    if width > 0 {
+        digits(&mut out, 20, width, value);
+        len = 20 + width;
+    }
+    out[len] = b'Z';
+    Some((out, len + 1))
+}
+
+/// Serialises an instant as chrono does (see [`rfc3339`]), faster: for `serialize_with`.
+pub(crate) fn serialize_utc<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    match rfc3339(t) {
+        Some((buf, len)) => s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default()),
+        None => serde::Serialize::serialize(t, s),
+    }
+}
+
+/// [`serialize_utc`] of an optional instant.
+pub(crate) fn serialize_utc_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_utc(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An instant written by [`serialize_utc`], for comparing with chrono's own form.
+    struct Fast(DateTime<Utc>);
+
+    impl serde::Serialize for Fast {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            serialize_utc(&self.0, s)
+        }
+    }
+
+    fn both(t: DateTime<Utc>) -> (String, String) {
+        let chrono = serde_json::to_string(&t).unwrap_or_default();
+        let fast = serde_json::to_string(&Fast(t)).unwrap_or_default();
+        (chrono, fast)
+    }
+
+    /// The fast form is chrono's: whole seconds, each fraction width, leap seconds, the edges
+    /// of the four-digit years and beyond them.
+    #[test]
+    fn rfc3339_writes_what_chrono_writes_at_the_edges() {
+        use chrono::NaiveDate;
+        let days = [
+            (0, 1, 1),
+            (1970, 1, 1),
+            (2030, 12, 31),
+            (9999, 12, 31),
+            (-1, 6, 1),
+            (10_000, 1, 1),
+        ];
+        let nanos = [
+            0,
+            1,
+            999,
+            1_000,
+            120_000,
+            1_000_000,
+            500_000_000,
+            999_999_999,
+            1_000_000_000,
+            1_999_999_999,
+        ];
+        for (y, m, d) in days {
+            for nano in nanos {
+                let Some(t) = NaiveDate::from_ymd_opt(y, m, d).and_then(|d| d.and_hms_nano_opt(23, 59, 59, nano))
+                else {
+                    continue;
+                };
+                let (chrono, fast) = both(t.and_utc());
+                assert_eq!(chrono, fast, "{y}-{m}-{d} {nano}");
+            }
+        }
+        let (chrono, fast) = both(Utc::now());
+        assert_eq!(chrono, fast);
+    }
+
+    proptest::proptest! {
+        /// Any instant chrono can hold, leap seconds included, is written as chrono writes it.
+        #[test]
+        fn rfc3339_writes_what_chrono_writes(secs in -62_000_000_000i64..250_000_000_000, nano in 0u32..2_000_000_000, round in 0usize..4) {
+            let nano = match round { 0 => nano, 1 => nano / 1000 * 1000, 2 => nano / 1_000_000 * 1_000_000, _ => 0 };
+            // A leap second only exists in the last second of a minute.
+            let secs = if nano >= 1_000_000_000 { secs - secs.rem_euclid(60) + 59 } else { secs };
+            if let Some(t) = DateTime::from_timestamp(secs, nano) {
+                let (chrono, fast) = both(t);
+                proptest::prop_assert_eq!(chrono, fast);
+            }
+        }
+    }
 
     /// System entropy gives distinct ids on each call and across threads, and keeps giving
     /// them past a reseed.

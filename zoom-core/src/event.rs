@@ -16,9 +16,12 @@ use crate::webhook::event::WebhookEvent;
 
 /// The id of an event stream: a meeting (`mtg_…`), a webhook subscription (`whk_…`) or a system
 /// stream (`sys_…`). 1 to 128 characters of `[A-Za-z0-9_.:-]`.
+///
+/// The text is shared behind an [`Arc`](std::sync::Arc): a command names its stream in the
+/// cache, the lock map, the append and every stored row, so a clone is a counter, not a copy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct StreamId(String);
+pub struct StreamId(std::sync::Arc<str>);
 
 impl StreamId {
     /// Validates a stream id.
@@ -27,12 +30,8 @@ impl StreamId {
     /// A message when empty, too long or with another character.
     pub fn new(s: impl Into<String>) -> Result<Self, String> {
         let s = s.into();
-        let ok = !s.is_empty()
-            && s.len() <= 128
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-        if ok {
-            Ok(Self(s))
+        if valid_stream_id(&s) {
+            Ok(Self(s.into()))
         } else {
             Err(format!("`{s}` is not a valid stream id"))
         }
@@ -44,6 +43,13 @@ impl StreamId {
     }
 }
 
+fn valid_stream_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
 impl TryFrom<String> for StreamId {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -53,7 +59,7 @@ impl TryFrom<String> for StreamId {
 
 impl From<StreamId> for String {
     fn from(s: StreamId) -> String {
-        s.0
+        s.0.as_ref().to_owned()
     }
 }
 
@@ -65,13 +71,13 @@ impl std::fmt::Display for StreamId {
 
 impl From<&crate::id::MeetingId> for StreamId {
     fn from(id: &crate::id::MeetingId) -> Self {
-        Self(id.as_str().to_owned())
+        Self(id.as_str().into())
     }
 }
 
 impl From<&crate::id::WebhookId> for StreamId {
     fn from(id: &crate::id::WebhookId) -> Self {
-        Self(id.as_str().to_owned())
+        Self(id.as_str().into())
     }
 }
 
@@ -93,6 +99,54 @@ pub struct Metadata {
     /// The command that caused it (`meeting.schedule`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation: Option<String>,
+}
+
+/// [`Metadata`] borrowed from the command that causes it: the same members in the same order,
+/// so it writes the same text without copying the caller's names first.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct MetadataRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) account_id: Option<&'a AccountId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) subject: Option<&'a Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<PrincipalKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) idempotency_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) causation: Option<&'a str>,
+}
+
+impl MetadataRef<'_> {
+    /// The metadata as its stored JSON text: what its serde form writes, written directly.
+    pub(crate) fn to_json(self) -> serde_json::Result<String> {
+        with_scratch(|buf| {
+            let mut o = JsonObject::new(buf);
+            if let Some(a) = self.account_id {
+                o.plain("account_id", a.as_str());
+            }
+            if let Some(s) = self.subject {
+                o.plain("subject", s.as_str());
+            }
+            if let Some(k) = self.kind {
+                o.plain(
+                    "kind",
+                    match k {
+                        PrincipalKind::User => "user",
+                        PrincipalKind::App => "app",
+                    },
+                );
+            }
+            if let Some(key) = self.idempotency_key {
+                o.text("idempotency_key", key)?;
+            }
+            if let Some(c) = self.causation {
+                o.text("causation", c)?;
+            }
+            o.end();
+            Ok(())
+        })
+    }
 }
 
 /// Any domain event, of any stream kind.
@@ -325,6 +379,130 @@ pub fn upcast(
     Ok(payload)
 }
 
+/// Runs `write` on a cleared buffer kept per thread and returns what it wrote as a string of
+/// exactly that length: one allocation per encoded text instead of a growing one.
+pub(crate) fn with_scratch(write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) -> serde_json::Result<String> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let text = |buf: &[u8]| {
+        std::str::from_utf8(buf)
+            .map(str::to_owned)
+            .map_err(<serde_json::Error as serde::ser::Error>::custom)
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write(&mut buf)?;
+            let out = text(&buf);
+            // A rare huge text does not keep its buffer alive on this thread.
+            if buf.capacity() > 1 << 16 {
+                *buf = Vec::new();
+            }
+            out
+        }
+        Err(_) => {
+            let mut buf = Vec::new();
+            write(&mut buf)?;
+            text(&buf)
+        }
+    })
+}
+
+/// A writer of one JSON object with the members in the order they are written, as
+/// `serde_json`'s compact form writes a struct: for the texts written on every command (a
+/// meeting's hot payloads, the metadata), whose serde form costs a scan of every key and value
+/// for characters to escape. Keys are fixed names that need no escaping; ids and names
+/// ([`crate::id`]) are validated to an alphabet that needs none either; free text goes through
+/// `serde_json`'s own escaping. Tests pin each text it writes against the serde form.
+pub(crate) struct JsonObject<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    /// Opens the object.
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn key(&mut self, key: &'static str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A text that needs no escaping: an id or a name (their alphabets have no `"`, `\\` or
+    /// control character).
+    pub(crate) fn plain(&mut self, key: &'static str, value: &str) -> &mut Self {
+        self.key(key);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+        self
+    }
+
+    /// [`JsonObject::plain`] or `null`.
+    pub(crate) fn plain_or_null(&mut self, key: &'static str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(v) => self.plain(key, v),
+            None => {
+                self.key(key);
+                self.out.extend_from_slice(b"null");
+                self
+            }
+        }
+    }
+
+    /// Free text, escaped.
+    pub(crate) fn text(&mut self, key: &'static str, value: &str) -> serde_json::Result<&mut Self> {
+        self.value(key, value)
+    }
+
+    /// A boolean.
+    pub(crate) fn bool(&mut self, key: &'static str, value: bool) -> &mut Self {
+        self.key(key);
+        self.out
+            .extend_from_slice(if value { b"true".as_slice() } else { b"false".as_slice() });
+        self
+    }
+
+    /// An instant, as chrono's serde form writes it.
+    pub(crate) fn time(&mut self, key: &'static str, value: &DateTime<Utc>) -> serde_json::Result<&mut Self> {
+        match crate::clock::rfc3339(value) {
+            Some((buf, len)) => {
+                self.key(key);
+                self.out.push(b'"');
+                self.out.extend_from_slice(&buf[..len]);
+                self.out.push(b'"');
+                Ok(self)
+            }
+            None => self.value(key, value),
+        }
+    }
+
+    /// Any other value, through serde.
+    pub(crate) fn value(
+        &mut self,
+        key: &'static str,
+        value: &(impl Serialize + ?Sized),
+    ) -> serde_json::Result<&mut Self> {
+        self.key(key);
+        serde_json::to_writer(&mut *self.out, value)?;
+        Ok(self)
+    }
+
+    /// Closes the object.
+    pub(crate) fn end(&mut self) {
+        self.out.push(b'}');
+    }
+}
+
 #[derive(Serialize)]
 struct Tagged<'a, T> {
     #[serde(rename = "type")]
@@ -393,6 +571,11 @@ impl Event {
                 return Err(<serde_json::Error as serde::ser::Error>::custom(reason));
             }
             return serde_json::to_string(&e.payload);
+        }
+        // A meeting's payload is written on its own, into a reused buffer, and copied out at
+        // its exact length (the memory store keeps the text as it is given).
+        if let Event::Meeting(e) = self {
+            return with_scratch(|buf| e.write_payload(buf));
         }
         // The tagged form is written `{"type":"<type>","payload":<payload>}`: cut the payload out
         // of it rather than building a tree of maps first (one string instead of a map per
@@ -601,5 +784,55 @@ impl RecordedEvent {
             "payload": serde_json::from_str::<serde_json::Value>(&self.payload)?,
             "metadata": serde_json::from_str::<serde_json::Value>(&self.metadata)?,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn name() -> impl Strategy<Value = Name> {
+        "[A-Za-z0-9_.@:-]{1,40}".prop_map(|s| Name::parse(&s).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    proptest! {
+        /// The metadata written from borrowed names is, byte for byte, what `Metadata`'s serde
+        /// form writes, with any member present or not and any key text.
+        #[test]
+        fn borrowed_metadata_is_the_serde_form(
+            account_id in proptest::option::of(name()),
+            subject in proptest::option::of(name()),
+            kind in proptest::option::of(prop_oneof![Just(PrincipalKind::User), Just(PrincipalKind::App)]),
+            idempotency_key in proptest::option::of(any::<String>()),
+            causation in proptest::option::of("[a-z_.\"\\\\\u{1}]{0,20}"),
+        ) {
+            let owned = Metadata {
+                account_id: account_id.clone(),
+                subject: subject.clone(),
+                kind,
+                idempotency_key: idempotency_key.clone(),
+                causation: causation.clone(),
+            };
+            let borrowed = MetadataRef {
+                account_id: account_id.as_ref(),
+                subject: subject.as_ref(),
+                kind,
+                idempotency_key: idempotency_key.as_deref(),
+                causation: causation.as_deref(),
+            };
+            prop_assert_eq!(borrowed.to_json().unwrap_or_default(), serde_json::to_string(&owned).unwrap_or_default());
+        }
+    }
+
+    /// A stream id shares its text: a clone is the same text, not a copy.
+    #[test]
+    fn stream_id_clones_share_their_text() {
+        let id = StreamId::new("mtg_shared").unwrap_or_else(|e| panic!("{e}"));
+        let copy = id.clone();
+        assert!(std::ptr::eq(id.as_str(), copy.as_str()));
+        assert_eq!(String::from(copy), "mtg_shared");
+        assert!(StreamId::new("a b").is_err());
     }
 }

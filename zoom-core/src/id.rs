@@ -56,7 +56,12 @@ macro_rules! prefixed_id {
 
             /// Builds an id from 16 random (or deterministic, in tests) bytes.
             pub fn from_entropy(bytes: [u8; 16]) -> Self {
-                Self(format!("{}{}", $prefix, encode_base32(&bytes)))
+                let body = encode_base32(&bytes);
+                let mut id = String::with_capacity($prefix.len() + body.len());
+                id.push_str($prefix);
+                // Base32 digits are ASCII.
+                id.push_str(std::str::from_utf8(&body).unwrap_or_default());
+                Self(id)
             }
 
             /// The id as a string, prefix included.
@@ -126,22 +131,18 @@ prefixed_id!(
     TokenId, "jti_", "token"
 );
 
-/// Lower-case Crockford base32 without padding: short, URL-safe, unambiguous ids.
-fn encode_base32(bytes: &[u8]) -> String {
+/// Lower-case Crockford base32 without padding: short, URL-safe, unambiguous ids. 16 bytes are
+/// 26 digits: 25 of 5 bits, and a last one carrying the 3 bits left, shifted left.
+fn encode_base32(bytes: &[u8; 16]) -> [u8; 26] {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    let value = u128::from_be_bytes(*bytes);
+    let mut out = [0u8; 26];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let digit = match 128usize.checked_sub(5 * (i + 1)) {
+            Some(shift) => (value >> shift) & 31,
+            None => (value & 0b111) << 2,
+        };
+        *slot = ALPHABET[digit as usize];
     }
     out
 }
@@ -234,6 +235,42 @@ mod tests {
         let id = MeetingId::from_entropy([0xff; 16]);
         assert_eq!(id.as_str().len(), 4 + 26);
         assert_eq!(MeetingId::parse(id.as_str()), Ok(id));
+    }
+
+    /// The digits are the 5-bit groups of the bytes read as one bit stream, as they always were.
+    #[test]
+    fn base32_is_the_bit_stream_in_five_bit_groups() {
+        fn reference(bytes: &[u8]) -> String {
+            const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+            let (mut out, mut buffer, mut bits) = (String::new(), 0u32, 0);
+            for &b in bytes {
+                buffer = (buffer << 8) | u32::from(b);
+                bits += 8;
+                while bits >= 5 {
+                    bits -= 5;
+                    out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+                }
+            }
+            if bits > 0 {
+                out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+            }
+            out
+        }
+        let mut bytes = [0u8; 16];
+        for seed in 0u8..=255 {
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = seed
+                    .wrapping_mul(31)
+                    .wrapping_add(i as u8)
+                    .rotate_left(u32::from(seed % 8));
+            }
+            let id = EventId::from_entropy(bytes);
+            assert_eq!(&id.as_str()[4..], reference(&bytes));
+        }
+        assert_eq!(
+            MeetingId::from_entropy([0xff; 16]).as_str(),
+            format!("mtg_{}", reference(&[0xff; 16]))
+        );
     }
 
     #[test]

@@ -19,18 +19,126 @@
 //! # }
 //! ```
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use zoom_core::event::{RecordedEvent, StreamId};
+use zoom_core::event::{NewEvent, RecordedEvent, StreamId};
 use zoom_core::id::{EventId, WebhookId};
 use zoom_core::store::*;
 
+/// An event as the log keeps it: the row of a [`RecordedEvent`] with the stream id shared
+/// with the stream's other rows, and the type and metadata texts shared with every row that has
+/// the same (a command's events, and every command of one caller, write the same metadata). Its
+/// position is its place in the log.
+struct Row {
+    event_id: EventId,
+    stream_id: StreamId,
+    version: u64,
+    recorded_at: DateTime<Utc>,
+    event_type: Arc<str>,
+    schema_version: u32,
+    payload: Box<str>,
+    metadata: Arc<str>,
+}
+
+impl Row {
+    fn recorded(&self, position: u64) -> RecordedEvent {
+        RecordedEvent {
+            event_id: self.event_id.clone(),
+            stream_id: self.stream_id.clone(),
+            version: self.version,
+            position,
+            recorded_at: self.recorded_at,
+            event_type: self.event_type.as_ref().to_owned(),
+            schema_version: self.schema_version,
+            payload: self.payload.as_ref().to_owned(),
+            metadata: self.metadata.as_ref().to_owned(),
+        }
+    }
+}
+
+/// The log in chunks of fixed size: appending never moves the rows already stored (one growing
+/// vector would copy the whole log at every doubling), and a position is found in O(1).
+#[derive(Default)]
+struct Log {
+    chunks: Vec<Vec<Row>>,
+    len: usize,
+    /// The distinct type and metadata texts of the rows, each kept once.
+    texts: HashSet<Arc<str>>,
+}
+
+/// Rows per chunk of the log.
+const CHUNK: usize = 4096;
+
+/// Distinct texts kept before the table is cleared: metadata names callers and idempotency keys,
+/// so a long-running store could see unboundedly many. Rows keep the texts they share.
+const MAX_TEXTS: usize = 1 << 16;
+
+impl Log {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The shared copy of `text`.
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return shared.clone();
+        }
+        if self.texts.len() >= MAX_TEXTS {
+            self.texts.clear();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(shared.clone());
+        shared
+    }
+
+    fn push(&mut self, stream_id: StreamId, version: u64, event: NewEvent) {
+        let row = Row {
+            event_type: self.text(&event.event_type),
+            metadata: self.text(&event.metadata),
+            event_id: event.event_id,
+            stream_id,
+            version,
+            recorded_at: event.recorded_at,
+            schema_version: event.schema_version,
+            payload: event.payload.into_boxed_str(),
+        };
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(row),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(row);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The event at `index` (its position is `index + 1`).
+    fn get(&self, index: usize) -> Option<RecordedEvent> {
+        let row = self.chunks.get(index / CHUNK)?.get(index % CHUNK)?;
+        Some(row.recorded(index as u64 + 1))
+    }
+
+    /// The events from `index` on, in order.
+    fn iter_from(&self, index: usize) -> impl Iterator<Item = RecordedEvent> + '_ {
+        let (first, offset) = (index / CHUNK, index % CHUNK);
+        self.chunks.iter().enumerate().skip(first).flat_map(move |(c, chunk)| {
+            let from = if c == first { offset.min(chunk.len()) } else { 0 };
+            chunk[from..]
+                .iter()
+                .enumerate()
+                .map(move |(i, row)| row.recorded((c * CHUNK + from + i) as u64 + 1))
+        })
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    log: Vec<RecordedEvent>,
+    log: Log,
     streams: HashMap<StreamId, Vec<usize>>,
     index: HashMap<StreamId, IndexEntry>,
     snapshots: HashMap<StreamId, Snapshot>,
@@ -94,31 +202,31 @@ impl EventStore for MemoryStore {
         {
             return Err(StoreError::DuplicateIdempotencyKey);
         }
+        let inner = &mut *inner;
         let first_position = inner.log.len() as u64 + 1;
         let mut version = current;
-        for e in request.events {
-            version += 1;
-            let idx = inner.log.len();
-            inner.log.push(RecordedEvent {
-                event_id: e.event_id,
-                stream_id: request.stream_id.clone(),
-                version,
-                position: idx as u64 + 1,
-                recorded_at: e.recorded_at,
-                event_type: e.event_type,
-                schema_version: e.schema_version,
-                payload: e.payload,
-                metadata: e.metadata,
-            });
-            inner.streams.entry(request.stream_id.clone()).or_default().push(idx);
+        if !request.events.is_empty() {
+            let versions = inner.streams.entry(request.stream_id.clone()).or_default();
+            versions.reserve(request.events.len());
+            for e in request.events {
+                version += 1;
+                let idx = inner.log.len();
+                inner.log.push(request.stream_id.clone(), version, e);
+                versions.push(idx);
+            }
         }
         let last_position = if version > current { inner.log.len() as u64 } else { 0 };
         if let Some(mut entry) = request.index {
-            entry.seq = inner
-                .index
-                .get(&request.stream_id)
-                .map_or(first_position, |old| old.seq);
-            inner.index.insert(request.stream_id.clone(), entry);
+            match inner.index.entry(request.stream_id.clone()) {
+                Entry::Occupied(mut row) => {
+                    entry.seq = row.get().seq;
+                    row.insert(entry);
+                }
+                Entry::Vacant(row) => {
+                    entry.seq = first_position;
+                    row.insert(entry);
+                }
+            }
         }
         if let Some(s) = request.snapshot {
             inner.snapshots.insert(request.stream_id.clone(), s);
@@ -147,19 +255,14 @@ impl EventStore for MemoryStore {
             .iter()
             .skip(skip)
             .take(limit)
-            .map(|&i| inner.log[i].clone())
+            .filter_map(|&i| inner.log.get(i))
             .collect())
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let inner = self.lock();
-        Ok(inner
-            .log
-            .iter()
-            .skip(after_position as usize)
-            .take(limit)
-            .cloned()
-            .collect())
+        let from = usize::try_from(after_position).unwrap_or(usize::MAX);
+        Ok(inner.log.iter_from(from).take(limit).collect())
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
@@ -346,5 +449,93 @@ fn reschedule(
         && let Some(at) = next_attempt_at
     {
         due_index.insert((at, d.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zoom_core::event::NewEvent;
+
+    use super::*;
+
+    fn event(n: usize, metadata: &str) -> NewEvent {
+        NewEvent {
+            event_id: EventId::from_entropy((n as u128).to_le_bytes()),
+            event_type: "meeting.started".into(),
+            schema_version: 1,
+            payload: format!("{{\"n\":{n}}}"),
+            metadata: metadata.into(),
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// Past a chunk's end, positions, versions and texts read back as they were appended, from
+    /// any position, and rows share their metadata text with no change to what is read.
+    #[tokio::test]
+    async fn the_log_reads_back_across_chunks() {
+        let store = MemoryStore::new();
+        let streams: Vec<StreamId> = (0..3)
+            .map(|i| StreamId::new(format!("mtg_{i}")).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let total = CHUNK * 2 + 7;
+        let mut versions = [0u64; 3];
+        let mut n = 0;
+        while n < total {
+            let s = n % 3;
+            let batch: Vec<NewEvent> = (n..(n + 2).min(total))
+                .map(|k| event(k, &format!("{{\"m\":{}}}", k % 5)))
+                .collect();
+            let len = batch.len() as u64;
+            let request = AppendRequest {
+                stream_id: streams[s].clone(),
+                expected_version: versions[s],
+                events: batch,
+                index: None,
+                snapshot: None,
+                links: vec![],
+                idempotency: None,
+            };
+            let done = store.append(request).await.unwrap_or_else(|e| panic!("{e}"));
+            versions[s] += len;
+            assert_eq!(done.version, versions[s]);
+            n += len as usize;
+        }
+        assert_eq!(store.head_position().await.ok(), Some(total as u64));
+        for from in [
+            0,
+            1,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            2 * CHUNK,
+            total - 1,
+            total,
+            total + 5,
+        ] {
+            let rows = store.read_all(from as u64, 10).await.unwrap_or_default();
+            assert_eq!(rows.len(), 10.min(total.saturating_sub(from)), "from {from}");
+            for (i, row) in rows.iter().enumerate() {
+                let k = from + i;
+                assert_eq!(row.position, k as u64 + 1);
+                assert_eq!(row.payload, format!("{{\"n\":{k}}}"));
+                assert_eq!(row.metadata, format!("{{\"m\":{}}}", k % 5));
+                assert_eq!(row.event_id, EventId::from_entropy((k as u128).to_le_bytes()));
+            }
+        }
+        let all = store.read_all(0, total).await.unwrap_or_default();
+        assert_eq!(all.len(), total);
+        for (s, stream) in streams.iter().enumerate() {
+            let rows = store.read_stream(stream, 1, total).await.unwrap_or_default();
+            assert_eq!(rows.len() as u64, versions[s]);
+            assert!(
+                rows.iter()
+                    .enumerate()
+                    .all(|(i, r)| r.version == i as u64 + 1 && &r.stream_id == stream)
+            );
+            let tail = store.read_stream(stream, versions[s], 5).await.unwrap_or_default();
+            assert_eq!(tail.len(), 1);
+            assert_eq!(tail[0], rows[rows.len() - 1]);
+            assert_eq!(all[tail[0].position as usize - 1], tail[0]);
+        }
     }
 }

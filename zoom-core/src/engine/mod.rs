@@ -11,7 +11,7 @@
 //! # Layout
 //! - [`runner`]: the runner, the one path of every command (scope, idempotency, lock, decide,
 //!   apply, append, conflict retries, snapshots).
-//! - `cache`: the cache of folded states and the per-stream locks.
+//! - `cache`: the per-stream locks, each holding its stream's cached state.
 //! - [`idempotency`]: idempotency keys, their records, format and expiry.
 //! - `commands`: the engine's command methods (meetings, the media seam, join tokens, webhooks).
 //! - `queries`: reads and lists.

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::EngineError;
-use super::cache::{Cache, Folded, Locks};
+use super::cache::{Cache, Folded};
 use super::idempotency::{self, Found, Idempotency, Reply};
 use crate::aggregate::{self, Aggregate, Context};
 use crate::clock::{Clock, Entropy};
-use crate::event::{Metadata, NewEvent, StreamId};
+use crate::event::{MetadataRef, NewEvent, StreamId};
 use crate::id::EventId;
 use crate::principal::Principal;
 use crate::store::{AppendRequest, Snapshot, Store, StoreError};
@@ -77,7 +77,6 @@ pub struct Runner<A: Aggregate> {
     entropy: Arc<dyn Entropy>,
     config: RunnerConfig,
     cache: Cache<A::State>,
-    locks: Locks,
     idempotency: Idempotency,
 }
 
@@ -107,7 +106,6 @@ impl<A: Aggregate> Runner<A> {
             clock,
             entropy,
             config,
-            locks: Locks::default(),
         }
     }
 
@@ -166,10 +164,10 @@ impl<A: Aggregate> Runner<A> {
                 .ok_or_else(|| crate::error::DomainError::invalid("id", "is required"))?,
         };
         let stream = self.aggregate.stream(&id)?;
-        let lock = self.locks.lock_for(&stream);
-        let _guard = lock.lock().await;
+        let slot = self.cache.slot(&stream);
+        let mut cached = slot.lock().await;
         for _ in 0..=self.config.max_conflict_retries {
-            let (mut folded, mut fresh) = self.load_locked(&stream, true).await?;
+            let (mut folded, mut fresh) = self.load_locked(&stream, cached.take(), true).await?;
             let now = self.clock.now();
             let ctx = Context {
                 id: &id,
@@ -191,7 +189,7 @@ impl<A: Aggregate> Runner<A> {
                 match decided {
                     Ok(events) => break events,
                     Err(e) => {
-                        self.cache.put(stream.clone(), folded);
+                        self.keep(&mut cached, folded);
                         return Err(EngineError::Domain(e.into()));
                     }
                 }
@@ -212,17 +210,18 @@ impl<A: Aggregate> Runner<A> {
                     match self.idempotency.put(record).await {
                         Ok(()) => {}
                         Err(StoreError::DuplicateIdempotencyKey) => {
-                            self.cache.put(stream.clone(), folded);
+                            self.keep(&mut cached, folded);
+                            drop(cached);
                             return self.replay_request(request.as_ref()).await;
                         }
                         Err(e) => {
-                            self.cache.put(stream.clone(), folded);
+                            self.keep(&mut cached, folded);
                             return Err(e.into());
                         }
                     }
                 }
                 let state = folded.state.clone();
-                self.cache.put(stream.clone(), folded);
+                self.keep(&mut cached, folded);
                 return Ok(Executed {
                     state,
                     version,
@@ -235,21 +234,30 @@ impl<A: Aggregate> Runner<A> {
                 A::apply(&mut folded.state, e, version + 1 + i as u64);
             }
             let new_version = version + events.len() as u64;
-            // One metadata text for all of the command's events.
-            let metadata = Metadata {
-                account_id: self.aggregate.account(&folded.state),
-                subject: principal.map(|p| p.subject.clone()),
+            // One metadata text for all of the command's events, written from borrowed names.
+            let account = self.aggregate.account(&folded.state);
+            let causation = self.aggregate.causation(command);
+            let metadata = MetadataRef {
+                account_id: account.as_ref(),
+                subject: principal.map(|p| &p.subject),
                 kind: principal.map(|p| p.kind),
-                idempotency_key: request.as_ref().map(|r| r.key.clone()),
-                causation: Some(self.aggregate.causation(command)),
-            };
-            let metadata =
-                serde_json::to_string(&metadata).map_err(|e| EngineError::internal("encoding metadata", e))?;
+                idempotency_key: request.as_ref().map(|r| r.key.as_str()),
+                causation: Some(&causation),
+            }
+            .to_json()
+            .map_err(|e| EngineError::internal("encoding metadata", e))?;
             let mut new_events = Vec::with_capacity(events.len());
-            for e in &events {
+            let mut metadata = Some(metadata);
+            for (i, e) in events.iter().enumerate() {
                 let event_id = EventId::from_entropy(self.entropy.id_bytes());
+                // The last event takes the text; the others share copies of it.
+                let text = if i + 1 == events.len() {
+                    metadata.take().unwrap_or_default()
+                } else {
+                    metadata.clone().unwrap_or_default()
+                };
                 new_events.push(
-                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), metadata.clone(), now)
+                    NewEvent::encode_with_metadata_json(event_id, &A::widen(e), text, now)
                         .map_err(|e| EngineError::internal("encoding an event", e))?,
                 );
             }
@@ -279,7 +287,7 @@ impl<A: Aggregate> Runner<A> {
                         folded.snapshot_version = new_version;
                     }
                     let state = folded.state.clone();
-                    self.cache.put(stream.clone(), folded);
+                    self.keep(&mut cached, folded);
                     return Ok(Executed {
                         state,
                         version: new_version,
@@ -289,7 +297,10 @@ impl<A: Aggregate> Runner<A> {
                 }
                 // Another writer was first: the changed state is dropped; reload and decide again.
                 Err(StoreError::Conflict { .. }) => {}
-                Err(StoreError::DuplicateIdempotencyKey) => return self.replay_request(request.as_ref()).await,
+                Err(StoreError::DuplicateIdempotencyKey) => {
+                    drop(cached);
+                    return self.replay_request(request.as_ref()).await;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -396,20 +407,33 @@ impl<A: Aggregate> Runner<A> {
         {
             return Ok(f.state);
         }
-        let lock = self.locks.lock_for(stream);
-        let _guard = lock.lock().await;
-        let (folded, _) = self.load_locked(stream, false).await?;
+        let slot = self.cache.slot(stream);
+        let mut cached = slot.lock().await;
+        let (folded, _) = self.load_locked(stream, cached.take(), false).await?;
         let state = folded.state.clone();
-        self.cache.put(stream.clone(), folded);
+        self.keep(&mut cached, folded);
         Ok(state)
     }
 
-    /// Loads a stream's state with its lock held: taken from the cache, or from the newest
-    /// snapshot, and caught up with the stream's tail, unless this process is the only writer
-    /// and the caller is a command (whose append checks the version anyway). Says whether the
-    /// state was caught up.
-    async fn load_locked(&self, stream: &StreamId, command: bool) -> Result<(Folded<A::State>, bool), EngineError> {
-        let mut folded = match self.cache.take(stream) {
+    /// Puts a state back into its stream's slot (whose lock the caller holds), when the cache
+    /// keeps states.
+    fn keep(&self, slot: &mut Option<Folded<A::State>>, folded: Folded<A::State>) {
+        if self.cache.keeps_states() {
+            *slot = Some(folded);
+        }
+    }
+
+    /// Loads a stream's state with its lock held: the cached one (`cached`, taken out of the
+    /// stream's slot), or from the newest snapshot, and caught up with the stream's tail, unless
+    /// this process is the only writer and the caller is a command (whose append checks the
+    /// version anyway). Says whether the state was caught up.
+    async fn load_locked(
+        &self,
+        stream: &StreamId,
+        cached: Option<Folded<A::State>>,
+        command: bool,
+    ) -> Result<(Folded<A::State>, bool), EngineError> {
+        let mut folded = match cached {
             Some(f) if command && self.config.exclusive => return Ok((f, false)),
             Some(f) => f,
             None => self.cold(stream).await?,
