@@ -155,31 +155,36 @@ fn raw_insert(path: &Path, synchronous: &str, total: u64, group: u64) -> f64 {
         .collect();
     let started = Instant::now();
     for chunk in rows.chunks(group.max(1) as usize) {
-        exec_cached(&conn, "BEGIN IMMEDIATE");
-        let mut insert = conn
-            .prepare_cached(
-                "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-        for (s, v, e) in chunk {
-            insert
-                .execute(params![
-                    s.as_str(),
-                    *v as i64,
-                    e.event_id.as_str(),
-                    e.event_type,
-                    e.schema_version,
-                    e.recorded_at.timestamp_micros(),
-                    e.payload,
-                    e.metadata
-                ])
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-        drop(insert);
-        exec_cached(&conn, "COMMIT");
+        commit_rows(&conn, chunk.iter());
     }
     rows.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Inserts `rows` into the events table in one transaction, as the floors of raw rusqlite do.
+fn commit_rows<'a>(conn: &Connection, rows: impl Iterator<Item = &'a (StreamId, u64, NewEvent)>) {
+    exec_cached(conn, "BEGIN IMMEDIATE");
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (s, v, e) in rows {
+        insert
+            .execute(params![
+                s.as_str(),
+                *v as i64,
+                e.event_id.as_str(),
+                e.event_type,
+                e.schema_version,
+                e.recorded_at.timestamp_micros(),
+                e.payload,
+                e.metadata
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(insert);
+    exec_cached(conn, "COMMIT");
 }
 
 /// One row of the concurrent floor, and where to say it committed.
@@ -200,30 +205,7 @@ fn raw_concurrent(rt: &tokio::runtime::Runtime, path: &Path, meetings: u64) -> (
         while let Ok(first) = rx.recv() {
             batch.push(first);
             batch.extend(rx.try_iter());
-            exec_cached(&conn, "BEGIN IMMEDIATE");
-            {
-                let mut insert = conn
-                    .prepare_cached(
-                        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )
-                    .unwrap_or_else(|e| panic!("{e}"));
-                for ((s, v, e), _) in &batch {
-                    insert
-                        .execute(params![
-                            s.as_str(),
-                            *v as i64,
-                            e.event_id.as_str(),
-                            e.event_type,
-                            e.schema_version,
-                            e.recorded_at.timestamp_micros(),
-                            e.payload,
-                            e.metadata
-                        ])
-                        .unwrap_or_else(|e| panic!("{e}"));
-                }
-            }
-            exec_cached(&conn, "COMMIT");
+            commit_rows(&conn, batch.iter().map(|(row, _)| row));
             transactions += 1;
             for (_, done) in batch.drain(..) {
                 let _ = done.send(());
@@ -767,26 +749,8 @@ fn raw_sequential(path: &Path, total: u64) -> f64 {
     let conn = raw_connection(path, "NORMAL");
     let started = Instant::now();
     for v in 0..total {
-        exec_cached(&conn, "BEGIN IMMEDIATE");
-        let e = event(v);
-        conn.prepare_cached(
-            "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, recorded_at, payload, metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                stream(v / 21).as_str(),
-                (v % 21 + 1) as i64,
-                e.event_id.as_str(),
-                e.event_type,
-                e.schema_version,
-                e.recorded_at.timestamp_micros(),
-                e.payload,
-                e.metadata
-            ])
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        exec_cached(&conn, "COMMIT");
+        let row = (stream(v / 21), v % 21 + 1, event(v));
+        commit_rows(&conn, std::iter::once(&row));
     }
     total as f64 / started.elapsed().as_secs_f64()
 }

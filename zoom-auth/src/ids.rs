@@ -12,23 +12,7 @@ use zoom_core::id::Name;
 
 /// A fresh id: `prefix` and 26 characters of lower-case Crockford base32 (128 random bits).
 pub fn fresh(prefix: &str, entropy: &dyn Entropy) -> Option<Name> {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    let bytes = entropy.id_bytes();
-    let mut out = String::with_capacity(prefix.len() + 26);
-    out.push_str(prefix);
-    let (mut buffer, mut bits) = (0u32, 0);
-    for b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    Name::parse(&out).ok()
+    Name::parse(&zoom_core::id::prefixed(prefix, &entropy.id_bytes())).ok()
 }
 
 /// The stream `auth_{kind}_{hash}` of a key made of `parts` (each part length-prefixed, so no

@@ -56,12 +56,7 @@ macro_rules! prefixed_id {
 
             /// Builds an id from 16 random (or deterministic, in tests) bytes.
             pub fn from_entropy(bytes: [u8; 16]) -> Self {
-                let body = encode_base32(&bytes);
-                let mut id = String::with_capacity($prefix.len() + body.len());
-                id.push_str($prefix);
-                // Base32 digits are ASCII.
-                id.push_str(std::str::from_utf8(&body).unwrap_or_default());
-                Self(id)
+                Self(prefixed($prefix, &bytes))
             }
 
             /// The id as a string, prefix included.
@@ -130,6 +125,17 @@ prefixed_id!(
     /// A join token's unique id (`jti_…`), redeemed at most once.
     TokenId, "jti_", "token"
 );
+
+/// `prefix` followed by the 26 base32 digits of `bytes`: the text of every generated id (the
+/// identity crate's `acc_…`, `usr_…`, `app_…` included).
+pub fn prefixed(prefix: &str, bytes: &[u8; 16]) -> String {
+    let body = encode_base32(bytes);
+    let mut id = String::with_capacity(prefix.len() + body.len());
+    id.push_str(prefix);
+    // Base32 digits are ASCII.
+    id.push_str(std::str::from_utf8(&body).unwrap_or_default());
+    id
+}
 
 /// Lower-case Crockford base32 without padding: short, URL-safe, unambiguous ids. 16 bytes are
 /// 26 digits: 25 of 5 bits, and a last one carrying the 3 bits left, shifted left.

@@ -56,43 +56,38 @@ impl Reaction for AccessReaction {
         let Some(change) = self.directory.access_change(row).await? else {
             return Ok(false);
         };
-        match change {
+        let (account, owner) = match &change {
             AccessChange::Revoked {
-                account_id,
-                client_id,
-                reason,
-            } => {
-                let reason = format!("deactivated: {reason}");
-                each(engine, &account_id, Some(&client_id), |s| {
-                    s.enabled().then(|| disable(&reason))
-                })
-                .await
+                account_id, client_id, ..
+            } => (account_id, Some(client_id)),
+            AccessChange::AccountDisabled(account_id) | AccessChange::AccountEnabled(account_id) => (account_id, None),
+        };
+        let actor = Name::parse(ACTOR).map_err(|e| WebhookError::Config(e.to_string()))?;
+        let principal = Principal::app(account.clone(), actor, [Scope::Admin]);
+        let mut changed = false;
+        for sub in live(engine, account, owner).await? {
+            let health = match &change {
+                AccessChange::Revoked { reason, .. } if sub.enabled() => {
+                    Some((Health::Disabled, format!("deactivated: {reason}")))
+                }
+                AccessChange::AccountDisabled(_) if sub.enabled() => Some((Health::Disabled, PAUSED.to_owned())),
+                AccessChange::AccountEnabled(_) if sub.state == Health::Disabled && paused(engine, &sub).await? => {
+                    Some((Health::Healthy, RESUMED.to_owned()))
+                }
+                _ => None,
+            };
+            if let Some((state, reason)) = health {
+                let command = WebhookCommand::SetHealth { state, reason };
+                engine.execute_webhook(&principal, Some(&sub.id), command, None).await?;
+                changed = true;
             }
-            AccessChange::AccountDisabled(account_id) => {
-                each(engine, &account_id, None, |s| s.enabled().then(|| disable(PAUSED))).await
-            }
-            AccessChange::AccountEnabled(account_id) => resume(engine, &account_id).await,
         }
+        Ok(changed)
     }
 }
 
-fn disable(reason: &str) -> WebhookCommand {
-    WebhookCommand::SetHealth {
-        state: Health::Disabled,
-        reason: reason.to_owned(),
-    }
-}
-
-/// Runs the command `pick` names on each live subscription of the account (of `owner` alone
-/// when given); true when it ran any.
-async fn each(
-    engine: &Engine,
-    account: &AccountId,
-    owner: Option<&Name>,
-    mut pick: impl FnMut(&Subscription) -> Option<WebhookCommand>,
-) -> Result<bool, WebhookError> {
-    let actor = Name::parse(ACTOR).map_err(|e| WebhookError::Config(e.to_string()))?;
-    let principal = Principal::app(account.clone(), actor, [Scope::Admin]);
+/// The account's subscriptions that are not deleted (of `owner` alone when given).
+async fn live(engine: &Engine, account: &AccountId, owner: Option<&Name>) -> Result<Vec<Subscription>, WebhookError> {
     let mut query = IndexQuery {
         kind: "webhook".into(),
         account_id: Some(account.clone()),
@@ -100,52 +95,30 @@ async fn each(
         limit: PAGE,
         ..IndexQuery::default()
     };
-    let mut changed = false;
+    let mut out = Vec::new();
     loop {
         let rows = engine.store().query_index(&query).await?;
         for row in &rows {
             let Ok(id) = WebhookId::parse(row.stream_id.as_str()) else {
                 continue;
             };
-            let Some(sub) = engine.subscription(&id).await?.filter(|s| s.active) else {
-                continue;
-            };
-            if let Some(command) = pick(&sub) {
-                engine.execute_webhook(&principal, Some(&id), command, None).await?;
-                changed = true;
-            }
+            out.extend(engine.subscription(&id).await?.filter(|s| s.active));
         }
         match rows.last() {
             Some(last) if rows.len() == PAGE => query.after_seq = last.seq,
-            _ => return Ok(changed),
+            _ => return Ok(out),
         }
     }
 }
 
-/// Re-enables the account's subscriptions whose newest event is the pause.
-async fn resume(engine: &Engine, account: &AccountId) -> Result<bool, WebhookError> {
-    let mut paused = Vec::new();
-    each(engine, account, None, |s| {
-        (s.state == Health::Disabled).then(|| paused.push((s.id.clone(), s.version)));
-        None
-    })
-    .await?;
-    let mut ids = Vec::new();
-    for (id, version) in paused {
-        let newest = engine.store().read_stream(&StreamId::from(&id), version, 1).await?;
-        let was_paused = newest
-            .first()
-            .and_then(|row| row.decode().ok())
-            .is_some_and(|event| matches!(event, Event::Webhook(WebhookEvent::HealthChanged(h)) if h.reason == PAUSED));
-        if was_paused {
-            ids.push(id);
-        }
-    }
-    each(engine, account, None, |s| {
-        ids.contains(&s.id).then(|| WebhookCommand::SetHealth {
-            state: Health::Healthy,
-            reason: RESUMED.to_owned(),
-        })
-    })
-    .await
+/// Whether the subscription's newest event is the pause.
+async fn paused(engine: &Engine, sub: &Subscription) -> Result<bool, WebhookError> {
+    let newest = engine
+        .store()
+        .read_stream(&StreamId::from(&sub.id), sub.version, 1)
+        .await?;
+    Ok(newest
+        .first()
+        .and_then(|row| row.decode().ok())
+        .is_some_and(|event| matches!(event, Event::Webhook(WebhookEvent::HealthChanged(h)) if h.reason == PAUSED)))
 }
